@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * The `cluelab` command: wiring only. Each subcommand lives in its own module under commands/.
+ */
+import { Command, CommanderError } from "commander";
+import { createRequire } from "node:module";
+import { demoCommand } from "./commands/demo.js";
+import { doctorCommand } from "./commands/doctor.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+const program = new Command("cluelab")
+  .description("A Jupyter kernel for TypeScript research, with CLUENet and deep clustering on TensorFlow.js")
+  .version(version, "-v, --version")
+  .showHelpAfterError("(run `cluelab --help` for the list of commands)")
+  .showSuggestionAfterError()
+  .exitOverride();
+
+program.addCommand(doctorCommand());
+program.addCommand(demoCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander already printed the message (and the help hint); help and version exit 0.
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`cluelab: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env.CLUELAB_DEBUG && error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
+    process.exitCode = 1;
+  }
+}

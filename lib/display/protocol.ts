@@ -1,0 +1,95 @@
+/**
+ * The display protocol shared by the cluelab library and any Jupyter kernel.
+ *
+ * It is deliberately tiny and lives on `globalThis` through registered symbols, so the
+ * library never imports a kernel and a kernel never imports the library: both only agree
+ * on these symbols.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * A MIME bundle: MIME type → data. `text/plain` is always present so every frontend can show
+ * something. JSON types (`application/json`, `application/vnd.plotly.v1+json`) carry objects;
+ * text and base64 image types carry strings.
+ */
+export interface MimeBundle {
+  "text/plain": string;
+  [mimeType: string]: unknown;
+}
+
+/** Metadata attached to a display, keyed by MIME type (e.g. `{ "image/png": { width: 200 } }`). */
+export type DisplayMetadata = Record<string, unknown>;
+
+/**
+ * Deno's convention, shared by cluelab: an object with a method under this symbol returns the
+ * MIME bundle it wants to be shown as (or a promise of it).
+ */
+export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as never;
+
+/** An object that renders itself through {@link JUPYTER_DISPLAY}. */
+export interface Displayable {
+  [JUPYTER_DISPLAY](): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/** What a sink is asked to do with one display. */
+export interface DisplayRequest {
+  bundle: MimeBundle;
+  metadata?: DisplayMetadata;
+  /** A display id; a later request with `update: true` and the same id replaces it everywhere. */
+  id?: string;
+  /** Replace the outputs already shown under `id` instead of adding a new one. */
+  update?: boolean;
+}
+
+/**
+ * The sink a kernel installs on `globalThis` (under {@link DISPLAY_SINK}) to receive displays.
+ * Outside a kernel no sink is installed and displays degrade to terminal output.
+ */
+export interface DisplaySink {
+  display(request: DisplayRequest): void;
+  clearOutput(options?: { wait?: boolean }): void;
+}
+
+/** The `globalThis` key under which a kernel installs its {@link DisplaySink}. */
+export const DISPLAY_SINK: unique symbol = Symbol.for("cluelab.display.sink") as never;
+
+/**
+ * The `globalThis` key under which a kernel publishes the running cell's `AbortSignal`,
+ * so long loops in library code can stop cooperatively between steps.
+ */
+export const CELL_ABORT_SIGNAL: unique symbol = Symbol.for("cluelab.cell.abortSignal") as never;
+
+type RuntimeGlobals = {
+  [DISPLAY_SINK]?: DisplaySink;
+  [CELL_ABORT_SIGNAL]?: AbortSignal;
+};
+
+const runtime = globalThis as typeof globalThis & RuntimeGlobals;
+
+/** Installs (or, with `undefined`, removes) the display sink. Returns the previous one. */
+export function setDisplaySink(sink: DisplaySink | undefined): DisplaySink | undefined {
+  const previous = runtime[DISPLAY_SINK];
+  if (sink === undefined) delete runtime[DISPLAY_SINK];
+  else runtime[DISPLAY_SINK] = sink;
+  return previous;
+}
+
+/** The installed display sink, or `undefined` outside a kernel. */
+export function getDisplaySink(): DisplaySink | undefined {
+  return runtime[DISPLAY_SINK];
+}
+
+/** The running cell's abort signal when a kernel publishes one, else `undefined`. */
+export function currentAbortSignal(): AbortSignal | undefined {
+  return runtime[CELL_ABORT_SIGNAL];
+}
+
+/** True when `value` implements the {@link JUPYTER_DISPLAY} method. */
+export function isDisplayable(value: unknown): value is Displayable {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as Partial<Displayable>)[JUPYTER_DISPLAY] === "function"
+  );
+}

@@ -1,0 +1,9 @@
+/**
+ * The compute engine: which TensorFlow.js backend cluelab runs on, and the kernels it adds.
+ * @packageDocumentation
+ */
+export { tf } from "./tf.js";
+export { EngineError } from "./errors.js";
+export { BACKEND_NAMES, type BackendName, type BackendStatus } from "./backends/types.js";
+export { ready, engineInfo, requestedBackend, type EngineInfo } from "./select.js";
+export { doctor, type DoctorReport } from "./doctor.js";

@@ -1,0 +1,16 @@
+/**
+ * cluelab: cluster-based vision (CLUENet) and deep clustering (DCvCD) on TensorFlow.js.
+ *
+ * Importing this module selects the compute backend (see {@link engine.ready}); `tf` is the very
+ * TensorFlow.js namespace the library computes with, so tensors made with it work everywhere.
+ *
+ * @packageDocumentation
+ */
+import * as engine from "./engine/index.js";
+
+export { tf } from "./engine/index.js";
+export { engine };
+
+// The backend is chosen before any tensor exists, so a notebook never starts on a backend the
+// library would later switch away from. A bad CLUELAB_BACKEND fails the import with its reason.
+await engine.ready();
