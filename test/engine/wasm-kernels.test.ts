@@ -15,6 +15,15 @@ const DIRECT: Array<{ name: string; run: () => tf.Tensor[] }> = [
     },
   },
   {
+    name: "Conv2DBackpropInput, explicit asymmetric padding, stride 2",
+    run: () => {
+      const pad = [[0, 0], [2, 0], [1, 2], [0, 0]];
+      const dy = tf.tensor(seeded(2 * 5 * 5 * 4, 7), [2, 5, 5, 4]);
+      const filter = tf.tensor(seeded(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+      return [tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, { strides: [2, 2], pad, dataFormat: "NHWC", inputShape: [2, 9, 8, 3] }) as tf.Tensor];
+    },
+  },
+  {
     name: "MaxPoolGrad on a window of equal and negative values",
     run: () => {
       const input = tf.tensor4d([-2, -2, -2, -2, -1, -3, -7, -1, -5], [1, 3, 3, 1]);
