@@ -38,6 +38,7 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "avgPool 2×2", inputs: [{ shape: [2, 8, 8, 3] }], f: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "avgPool 4×4 (adaptive pooling to centers)", inputs: [{ shape: [2, 16, 16, 4] }], f: (x) => tf.avgPool(x as tf.Tensor4D, 4, 4, "valid") },
   { name: "maxPool 2×2", inputs: [{ shape: [2, 8, 8, 3] }], f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
+  { name: "maxPool 2×2 valid on odd sizes (cropped remainder)", inputs: [{ shape: [2, 7, 9, 3] }], f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "maxPool 3×3 stride 2 same", inputs: [{ shape: [1, 9, 9, 2] }], f: (x) => tf.maxPool(x as tf.Tensor4D, 3, 2, "same") },
   { name: "maxPool all-negative windows", inputs: [{ shape: [2, 6, 6, 3], lo: -5, hi: -0.5 }], f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "layer norm (moments, rsqrt)", inputs: [{ shape: [4, 10, 16] }, { shape: [16] }, { shape: [16] }], f: (x, g, b) => {

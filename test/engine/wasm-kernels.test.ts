@@ -24,6 +24,15 @@ const DIRECT: Array<{ name: string; run: () => tf.Tensor[] }> = [
     },
   },
   {
+    name: "MaxPoolGrad, non-overlapping windows with ties: the first maximum in scan order wins",
+    run: () => {
+      const input = tf.tensor4d([3, 3, 1, -1, 3, 3, -1, -1, 0, 5, 2, 2, 5, 0, 2, 2], [1, 4, 4, 1]);
+      const output = tf.maxPool(input, 2, 2, "valid");
+      const dy = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+      return [tf.engine().runKernel("MaxPoolGrad", { dy, input, output }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor];
+    },
+  },
+  {
     name: "MaxPoolGrad on a window of equal and negative values",
     run: () => {
       const input = tf.tensor4d([-2, -2, -2, -2, -1, -3, -7, -1, -5], [1, 3, 3, 1]);
