@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench -- <name> [--json]`: runs one named benchmark. The registry below is the only
+ * place a benchmark is wired in, so adding one (kernel, train, community, data, …) is one line.
+ *
+ * Output contract, shared by every benchmark: the report goes to stdout (a table, or with
+ * `--json` exactly one JSON object and nothing else); progress and library chatter go to stderr.
+ */
+import { run as engine } from "./engine.js";
+import type { BenchRun } from "./types.js";
+
+/** Benchmark name → its module's run function, with a one-line description for the listing. */
+const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
+  engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(BENCHMARKS).map((name) => name.length));
+  const list = Object.entries(BENCHMARKS)
+    .map(([name, { about }]) => `  ${name.padEnd(width)}  ${about}`)
+    .join("\n");
+  return `usage: npm run bench -- <name> [--json]\n\nbenchmarks:\n${list}\n`;
+}
+
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const [name, ...args] = argv.filter((arg) => arg !== "--json");
+const bench = name === undefined ? undefined : Object.hasOwn(BENCHMARKS, name) ? BENCHMARKS[name] : undefined;
+
+if (!bench) {
+  const what = name === undefined ? "missing benchmark name" : `unknown benchmark "${name}"`;
+  process.stderr.write(`bench: ${what}\n\n${usage()}`);
+  process.exitCode = 1;
+} else {
+  if (json) {
+    // Libraries log with console.log/info (TensorFlow.js' banners, for one); with --json, stdout
+    // must hold only the report, which benchmarks write with process.stdout.write.
+    console.log = console.error;
+    console.info = console.error;
+  }
+  try {
+    await bench.run({ json, args });
+  } catch (error) {
+    process.stderr.write(`bench ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
