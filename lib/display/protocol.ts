@@ -49,6 +49,12 @@ export interface DisplayRequest {
 export interface DisplaySink {
   display(request: DisplayRequest): void;
   clearOutput(options?: { wait?: boolean }): void;
+  /**
+   * Keeps the running cell open until `work` settles, so outputs produced by asynchronous
+   * rendering (a displayable whose method returns a promise) land before the cell's `idle`.
+   * A rejection is reported by the kernel as the cell's error output.
+   */
+  hold(work: Promise<unknown>): void;
 }
 
 /** The `globalThis` key under which a kernel installs its {@link DisplaySink}. */
@@ -60,8 +66,57 @@ export const DISPLAY_SINK: unique symbol = Symbol.for("cluelab.display.sink") as
  */
 export const CELL_ABORT_SIGNAL: unique symbol = Symbol.for("cluelab.cell.abortSignal") as never;
 
+/** One message on a comm: its JSON data and metadata, and binary buffers. */
+export interface CommMessage {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  buffers: Uint8Array[];
+}
+
+/** Options of a comm message sent from the kernel side. */
+export interface CommSendOptions {
+  metadata?: Record<string, unknown>;
+  buffers?: Uint8Array[];
+}
+
+/**
+ * One end of a Jupyter comm (`comm_open` / `comm_msg` / `comm_close`), whichever side opened it.
+ * Messages from the frontend arrive through the handlers; `send` and `close` publish on iopub
+ * with the running cell (or the last request) as parent.
+ */
+export interface Comm {
+  readonly commId: string;
+  readonly targetName: string;
+  /** True once either side closed the comm; sending on a closed comm throws. */
+  readonly closed: boolean;
+  send(data: Record<string, unknown>, options?: CommSendOptions): void;
+  close(data?: Record<string, unknown>, options?: CommSendOptions): void;
+  /** Adds a handler for the frontend's `comm_msg` on this comm. */
+  onMessage(handler: (message: CommMessage) => void): void;
+  /** Adds a handler for the frontend's `comm_close` (not called for a close from this side). */
+  onClose(handler: (message: CommMessage) => void): void;
+}
+
+/**
+ * The comm manager a kernel installs on `globalThis` (under {@link COMM_SINK}); absent outside
+ * a kernel, where comms cannot exist.
+ */
+export interface CommSink {
+  /** Opens a comm from the kernel side to a target the frontend registered (e.g. `jupyter.widget`). */
+  open(targetName: string, data?: Record<string, unknown>, options?: CommSendOptions): Comm;
+  /**
+   * Accepts `comm_open` requests from the frontend for `targetName` (a frontend asking for an
+   * unregistered target gets its comm closed). Returns a function that unregisters the target.
+   */
+  registerTarget(targetName: string, onOpen: (comm: Comm, message: CommMessage) => void): () => void;
+}
+
+/** The `globalThis` key under which a kernel installs its {@link CommSink}. */
+export const COMM_SINK: unique symbol = Symbol.for("cluelab.comm.sink") as never;
+
 type RuntimeGlobals = {
   [DISPLAY_SINK]?: DisplaySink;
+  [COMM_SINK]?: CommSink;
   [CELL_ABORT_SIGNAL]?: AbortSignal;
 };
 
@@ -78,6 +133,19 @@ export function setDisplaySink(sink: DisplaySink | undefined): DisplaySink | und
 /** The installed display sink, or `undefined` outside a kernel. */
 export function getDisplaySink(): DisplaySink | undefined {
   return runtime[DISPLAY_SINK];
+}
+
+/** Installs (or, with `undefined`, removes) the comm manager. Returns the previous one. */
+export function setCommSink(sink: CommSink | undefined): CommSink | undefined {
+  const previous = runtime[COMM_SINK];
+  if (sink === undefined) delete runtime[COMM_SINK];
+  else runtime[COMM_SINK] = sink;
+  return previous;
+}
+
+/** The installed comm manager, or `undefined` outside a kernel. */
+export function getCommSink(): CommSink | undefined {
+  return runtime[COMM_SINK];
 }
 
 /** The running cell's abort signal when a kernel publishes one, else `undefined`. */

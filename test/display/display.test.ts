@@ -39,7 +39,7 @@ describe("display protocol", () => {
 
   it("display goes to the installed sink, with id and metadata", async () => {
     const seen: DisplayRequest[] = [];
-    setDisplaySink({ display: (r) => seen.push(r), clearOutput: () => {} });
+    setDisplaySink({ display: (r) => seen.push(r), clearOutput: () => {}, hold: () => {} });
     assert.ok(getDisplaySink());
     await display(7, { id: "x", metadata: { a: 1 } });
     assert.deepEqual(seen, [{ bundle: { "text/plain": "7" }, metadata: { a: 1 }, id: "x", update: undefined }]);
