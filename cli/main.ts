@@ -6,6 +6,9 @@ import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { installCommand } from "./commands/install.js";
+import { kernelCommand } from "./commands/kernel.js";
+import { uninstallCommand } from "./commands/uninstall.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -18,6 +21,9 @@ const program = new Command("cluelab")
 
 program.addCommand(doctorCommand());
 program.addCommand(demoCommand());
+program.addCommand(installCommand());
+program.addCommand(uninstallCommand());
+program.addCommand(kernelCommand());
 
 try {
   await program.parseAsync(process.argv);
