@@ -7,11 +7,13 @@
  * `--json` exactly one JSON object and nothing else); progress and library chatter go to stderr.
  */
 import { run as engine } from "./engine.js";
+import { run as kernel } from "./kernel.js";
 import type { BenchRun } from "./types.js";
 
 /** Benchmark name → its module's run function, with a one-line description for the listing. */
 const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+  kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
 };
 
 function usage(): string {

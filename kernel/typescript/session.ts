@@ -22,7 +22,7 @@ import { join } from "node:path";
 import type * as TS from "typescript";
 import { ts } from "./ts.js";
 import type { CompleteReply, ErrorContent, InspectReply, IsCompleteReply } from "../protocol/messages.js";
-import { topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
+import { mentionedNames, topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
 import { locate, typeErrorContent, warningText, WARNING_CODES, type Located } from "./diagnostics.js";
 import { CellHost } from "./host.js";
 import { replTransformer } from "./transform.js";
@@ -30,7 +30,7 @@ import { codePointsToUtf16, utf16ToCodePoints } from "./positions.js";
 
 const PREFIX = "__cluelab_";
 const SESSION = `${PREFIX}session`;
-const SLOT_BLOCK = 64;
+const SLOT_BLOCK = 32;
 /** A type alias of the session module's namespace type, in every slot. */
 const SESSION_TYPE = `${PREFIX}session`;
 
@@ -106,8 +106,9 @@ export class CellSession {
     const index = this.slots.length + 1;
     if (index > this.slotCapacity) this.growSlots();
     const name = this.file(`${PREFIX}cell${index}`);
-    const declared = topLevelDeclarations(this.parse(code));
-    const imports = this.importsFor(declared);
+    const parsed = this.parse(code);
+    const declared = topLevelDeclarations(parsed);
+    const imports = this.importsFor(declared, mentionedNames(parsed));
     this.host.setFile(name, code + this.tail(code, declared, imports));
 
     let { errors, warnings } = this.diagnose(name, code);
@@ -223,11 +224,14 @@ export class CellSession {
     this.host.setRoots([this.globalsFile, session, ...slots, this.scratch]);
   }
 
-  /** The earlier names a cell sees: every visible one it does not declare itself. */
-  private importsFor(declared: Declared[]): Map<string, BindingKind> {
+  /**
+   * The earlier names a cell sees: every visible one it does not declare itself (only those it
+   * mentions, when `mentioned` is given; completions need them all).
+   */
+  private importsFor(declared: Declared[], mentioned?: Set<string>): Map<string, BindingKind> {
     const own = new Set(declared.map((d) => d.name));
     const imports = new Map<string, BindingKind>();
-    for (const [name, { kind }] of this.visible) if (!own.has(name)) imports.set(name, kind);
+    for (const [name, { kind }] of this.visible) if (!own.has(name) && (mentioned?.has(name) ?? true)) imports.set(name, kind);
     return imports;
   }
 
