@@ -111,6 +111,7 @@ describe("progress in a kernel with comms", () => {
     const [shown] = kernel.sink.displays;
     const view = shown!.bundle["application/vnd.jupyter.widget-view+json"] as { model_id: string };
     checkView(view);
+    assert.deepEqual(view, { model_id: view.model_id, version_major: 2, version_minor: 0 });
     assert.equal((opened.get(view.model_id)!.data["state"] as Record<string, unknown>)["_model_name"], "HBoxModel");
     assert.match(shown!.bundle["text/html"] as string, /class="cluelab-progress".*epoch 1.*width:0\.0%.*0\/200/);
     assert.match(shown!.bundle["text/plain"], /^epoch 1   0% \| {24}\| 0\/200 \[00:00<\?\]$/);

@@ -5,7 +5,7 @@
  */
 import type { CommSink } from "../protocol.js";
 import { escapeHtml } from "../text.js";
-import { identity, WidgetModel, WIDGET_PROTOCOL_VERSION } from "../widgets/model.js";
+import { identity, WidgetModel } from "../widgets/model.js";
 import { BAR_STYLES, statusText, type ProgressState } from "./render.js";
 
 /** The `application/vnd.jupyter.widget-view+json` data that shows a widget. */
@@ -57,10 +57,9 @@ export class ProgressWidget {
     this.#models = [barLayout, barStyle, this.#bar, statusLayout, statusStyle, this.#status, boxLayout, this.#box];
   }
 
-  /** What a display shows to put the widget in an output. */
+  /** What a display shows to put the widget in an output (view format 2.0, as ipywidgets 8 sends). */
   get view(): WidgetView {
-    const [major, minor] = WIDGET_PROTOCOL_VERSION.split(".").map(Number);
-    return { model_id: this.#box.id, version_major: major!, version_minor: minor! };
+    return { model_id: this.#box.id, version_major: 2, version_minor: 0 };
   }
 
   /** Sends the changed parts of `state`. */
