@@ -167,6 +167,13 @@ describe("progress in a kernel with comms", () => {
     assert.equal(saved.length, 1);
     assert.deepEqual(Object.keys(saved[0]!.data).sort(), ["text/html", "text/plain"]);
     assert.equal(kernel.sink.held.length, 0, "nothing pending after the final state");
+
+    // going past the total is shown (as HTML only), done() ends the bar, updates after it are errors
+    const sent = events.length;
+    bar.update(4);
+    bar.done();
+    assert.ok(events.slice(sent).every((e) => e.kind === "display"), "no more widget traffic");
+    assert.match(kernel.sink.displays.at(-1)!.bundle["text/plain"], /4\/3 \[/);
     assert.throws(() => bar.update(1), /progress "eval": update\(\) after done\(\)/);
     bar.done(); // harmless
   });
@@ -209,9 +216,11 @@ describe("progress in a kernel with comms", () => {
     assert.deepEqual(lastCommData(kernel.sink.events)["states"], {}, "closed models are forgotten");
   });
 
-  it("widget: false, or a kernel without comms, shows the HTML bar alone", () => {
+  it("widget: false, or an empty total, shows the HTML bar alone", () => {
     progress(4, { widget: false }).update(1);
+    progress(0, { label: "nothing to do" });
     assert.equal(opens(kernel.sink.events).length, 0);
+    assert.match(kernel.sink.displays.at(-1)!.bundle["text/plain"], /^nothing to do 100% \|█{24}\| 0\/0/);
     assert.ok(kernel.sink.displays.every((d) => !("application/vnd.jupyter.widget-view+json" in d.bundle)));
   });
 
@@ -231,14 +240,14 @@ describe("progress outside a kernel", () => {
     const r = await runModule(
       `import { progress } from "./dist/lib/display/index.js";
        const bar = progress(3, { label: "files" });
-       bar.increment(); bar.increment(); bar.increment(1, "ok");`,
+       bar.increment(); bar.increment(); bar.increment(1, "ok"); bar.done();`,
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
     assert.match(lines[0]!, /^files   0% \| +\| 0\/3 \[00:00<\?\]$/);
     assert.match(lines.at(-1)!, /^files 100% \|█{24}\| 3\/3 \[00:00(, [\d.]+\/s)?\] ok$/);
-    assert.ok(lines.length <= 3, "a non-terminal gets few lines");
+    assert.equal(lines.length, 2, "a non-terminal gets the first line and the final one, once");
   });
 
   it("a script that never calls done() still exits", async () => {

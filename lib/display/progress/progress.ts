@@ -60,7 +60,8 @@ class ProgressBar implements Progress {
   readonly total: number;
   #value = 0;
   #text: string | undefined;
-  #status: ProgressStatus = "running";
+  #ended: "done" | "interrupted" | undefined;
+  #shownComplete = false;
   readonly #label: string | undefined;
   readonly #started = performance.now();
   #elapsedMs = 0;
@@ -69,6 +70,7 @@ class ProgressBar implements Progress {
   readonly #terminal: TerminalLine | undefined;
   #widget: ProgressWidget | undefined;
   #unlisten: (() => void) | undefined;
+  #lastFinalLine: string | undefined;
 
   constructor(total: number, options: ProgressOptions) {
     if (typeof total !== "number" || !Number.isFinite(total) || total < 0) {
@@ -84,12 +86,11 @@ class ProgressBar implements Progress {
       this.#terminal = new TerminalLine();
     } else {
       const comms = getCommSink();
-      if (comms !== undefined && options.widget !== false) this.#widget = new ProgressWidget(comms, this.#state());
+      if (comms !== undefined && options.widget !== false && total > 0) this.#widget = new ProgressWidget(comms, this.#state());
       publish({ bundle: this.#bundle() }, { id: this.#id });
     }
     this.#watchInterrupt();
-    if (total === 0) this.#finish("complete");
-    else if (this.#terminal) this.#render();
+    if (this.#terminal) this.#render();
   }
 
   get value(): number {
@@ -97,8 +98,8 @@ class ProgressBar implements Progress {
   }
 
   update(value: number, text?: string): void {
-    if (this.#status === "interrupted") return; // the loop is being stopped; its last step may still report
-    if (this.#status !== "running") {
+    if (this.#ended === "interrupted") return; // the loop is being stopped; its last step may still report
+    if (this.#ended === "done") {
       throw new Error(`progress${this.#label ? ` "${this.#label}"` : ""}: update() after done(); start a new progress() for another run`);
     }
     if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -107,8 +108,15 @@ class ProgressBar implements Progress {
     if (text !== undefined && typeof text !== "string") throw new TypeError(`progress: text must be a string, got ${inspect(text)}`);
     this.#value = value;
     if (text !== undefined) this.#text = text;
-    if (value >= this.total) this.#finish("complete");
-    else this.#throttle.request();
+    if (value >= this.total && !this.#shownComplete) {
+      // Reaching the total is drawn at once, as plain HTML: a loop that never calls done() still
+      // leaves its final state in the notebook. Later updates (past the total) are still shown.
+      this.#shownComplete = true;
+      this.#throttle.flush();
+      this.#closeWidget();
+    } else {
+      this.#throttle.request();
+    }
   }
 
   increment(n = 1, text?: string): void {
@@ -117,25 +125,34 @@ class ProgressBar implements Progress {
   }
 
   done(text?: string): void {
-    if (this.#status !== "running") return;
+    if (this.#ended !== undefined) return;
     if (text !== undefined) this.#text = text;
-    this.#finish(this.#value >= this.total ? "complete" : "stopped");
+    this.#end("done");
   }
 
-  #finish(status: ProgressStatus): void {
-    this.#status = status;
+  #end(how: "done" | "interrupted"): void {
+    this.#ended = how;
     this.#elapsedMs = performance.now() - this.#started;
     this.#unlisten?.();
-    this.#throttle.cancel();
-    this.#render();
-    // The output now shows the final HTML bar; only then may the widget's models go.
+    this.#throttle.flush();
+    this.#closeWidget();
+  }
+
+  // Only once the output shows the HTML bar may the widget's models go.
+  #closeWidget(): void {
     this.#widget?.close();
     this.#widget = undefined;
   }
 
+  #status(): ProgressStatus {
+    if (this.#ended === "interrupted") return "interrupted";
+    if (this.#value >= this.total) return "complete";
+    return this.#ended === "done" ? "stopped" : "running";
+  }
+
   #state(): ProgressState {
-    const elapsedMs = this.#status === "running" ? performance.now() - this.#started : this.#elapsedMs;
-    return { label: this.#label, value: this.#value, total: this.total, text: this.#text, elapsedMs, status: this.#status };
+    const elapsedMs = this.#ended === undefined ? performance.now() - this.#started : this.#elapsedMs;
+    return { label: this.#label, value: this.#value, total: this.total, text: this.#text, elapsedMs, status: this.#status() };
   }
 
   #bundle(): MimeBundle {
@@ -147,19 +164,22 @@ class ProgressBar implements Progress {
   }
 
   #render(): void {
-    const final = this.#status !== "running";
+    const state = this.#state();
     if (this.#terminal) {
-      this.#terminal.render(plainLine(this.#state()), final);
+      // done() right after the total was reached must not print the final line twice
+      const final = state.status !== "running" ? `${state.status} ${state.value} ${state.text}` : undefined;
+      if (final === undefined || final !== this.#lastFinalLine) this.#terminal.render(plainLine(state), final !== undefined);
+      this.#lastFinalLine = final;
       return;
     }
-    this.#widget?.render(this.#state());
+    this.#widget?.render(state);
     publish({ bundle: this.#bundle() }, { id: this.#id, update: true });
   }
 
   #watchInterrupt(): void {
     const signal = currentAbortSignal();
     if (signal === undefined) return;
-    const onAbort = () => this.#finish("interrupted");
+    const onAbort = () => this.#end("interrupted");
     signal.addEventListener("abort", onAbort, { once: true });
     this.#unlisten = () => signal.removeEventListener("abort", onAbort);
   }
