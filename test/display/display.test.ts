@@ -170,4 +170,17 @@ describe("display() outside a kernel", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "{ b: 1 }\nx\n");
   });
+
+  it("every displayable degrades to its text/plain", async () => {
+    const r = await runModule(
+      `import { display, html, image, table, plotly, svg } from "./dist/lib/display/index.js";
+       display(html("<p>a <b>b</b></p>"));
+       display(image([0, 1, 1, 0], { width: 2, height: 2 }));
+       display(table([{ k: 1 }]));
+       display(plotly({ data: [{ y: [1, 2, 3], name: "acc" }], layout: { title: "t" } }));
+       display(svg('<svg width="3" height="4"></svg>'));`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'a b\n[image 2×2, gray]\nk\n-\n1\n[Plotly figure "t": 1 trace — scatter "acc" (3 points)]\n[SVG image 3×4]\n');
+  });
 });
