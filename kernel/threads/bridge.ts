@@ -13,7 +13,7 @@ import { Session } from "node:inspector";
 import type { ExecuteContext, ExecuteOutcome, Interpreter, KernelCore, Output, RequestContext } from "../protocol/core.js";
 import type { CompleteReply, ExecuteRequest, InspectReply, IsCompleteReply, JsonObject } from "../protocol/messages.js";
 import { answerPrompt } from "../runtime/prompt.js";
-import type { CheckerClient } from "./checker-client.js";
+import type { Requester } from "./worker-client.js";
 import { InputState, type FromMain, type ToMain } from "./messages.js";
 
 interface Active {
@@ -24,10 +24,11 @@ interface Active {
 
 export interface BridgeOptions {
   main: { postMessage(message: ToMain): void };
-  checker: Pick<CheckerClient, "request">;
+  checker: Requester;
   inputBuffer: SharedArrayBuffer;
   graceMs: number;
   log(line: string): void;
+  debug(line: string): void;
   /** Stops the process once the shutdown reply is out. */
   exit(restart: boolean): Promise<void>;
   /** Hard-stops JavaScript running on the main thread (defaults to the inspector). */
@@ -126,7 +127,7 @@ export class ThreadBridge implements Interpreter {
     const check = () => {
       if (this.active !== active) return;
       if (!this.mainAnswered) {
-        this.options.log(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
+        this.options.debug(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
         this.terminateMain();
         this.options.main.postMessage({ type: "interrupted", origin: active.origin });
       }

@@ -62,7 +62,7 @@ export interface CheckerResults {
 export type CheckerResponse =
   | { id: number; ok: true; result: CheckerResults[keyof CheckerResults] }
   | { id: number; ok: false; error: string }
-  | { id: -1; log: string };
+  | { id: -1; log: string; debug?: boolean };
 
 /**
  * The shared buffer a synchronous `prompt()` waits on: [state, byte length] then UTF-8 bytes.

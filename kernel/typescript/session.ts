@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import type * as TS from "typescript";
 import { ts } from "./ts.js";
-import type { CompleteReply, ErrorContent, InspectReply, IsCompleteReply } from "../protocol/messages.js";
+import type { CompleteReply, ErrorContent, InspectReply } from "../protocol/messages.js";
 import { mentionedNames, topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
 import { locate, typeErrorContent, warningText, WARNING_CODES, type Located } from "./diagnostics.js";
 import { CellHost } from "./host.js";
@@ -183,19 +183,6 @@ export class CellSession {
     return { found: true, data: { "text/plain": plain, "text/markdown": markdown }, metadata: {} };
   }
 
-  /** complete / incomplete / invalid, from the parser alone. */
-  isComplete(code: string): IsCompleteReply {
-    if (code.trim() === "") return { status: "complete" };
-    const diagnostics = parseDiagnostics(this.parse(code));
-    if (diagnostics.length === 0) return { status: "complete" };
-    const end = code.trimEnd().length;
-    const atEnd = diagnostics.every((d) => (d.start ?? 0) >= end || d.code === 1160 /* unterminated template */ || d.code === 1010 /* unterminated comment */);
-    if (!atEnd) return { status: "invalid" };
-    const lastLine = code.trimEnd().split("\n").at(-1) ?? "";
-    const indent = /^\s*/.exec(lastLine)![0] + (/[{([]\s*$/.test(lastLine) ? "  " : "");
-    return { status: "incomplete", indent };
-  }
-
   // ---- internals ----------------------------------------------------------------------------
 
   private file(base: string): string {
@@ -293,11 +280,6 @@ export class CellSession {
       this.host.setFile(this.file(`${PREFIX}cell${slot}`), s.code + this.tail(s.code, [], s.imports, s.exports));
     }
   }
-}
-
-function parseDiagnostics(file: TS.SourceFile): readonly TS.Diagnostic[] {
-  // `parseDiagnostics` is what the language service's getSyntacticDiagnostics returns for a file.
-  return (file as TS.SourceFile & { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
 }
 
 /** Completion kinds as JupyterLab's `_jupyter_types_experimental` names them. */

@@ -186,9 +186,9 @@ export class TestKernel {
     }
   }
 
-  /** iopub messages that arrived after their request's idle (must stay empty). */
+  /** iopub messages that arrived after their request's idle (must stay empty); `starting` has no request. */
   lateMessages(): Message[] {
-    return [...this.iopubQueue];
+    return this.iopubQueue.filter((m) => m.parent_header.msg_id !== undefined);
   }
 
   async execute(code: string, content: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<ExecuteResult> {
