@@ -75,7 +75,8 @@ describe("cell type checker", () => {
     fails("import nothing from 'no-such-package';", /Cannot find module 'no-such-package'/);
   });
 
-  it("maps cluelab/display and tslab to the kernel's own declarations", () => {
+  it("maps cluelab, cluelab/display and tslab to the kernel's own declarations", () => {
+    ok("import { tf } from 'cluelab';\nconst t: tf.Tensor = tf.tensor([1, 2]).square();");
     ok("import { display, html } from 'cluelab/display';\nconst h = display(html('<b>x</b>'));\nh.update(html('<i>y</i>'));");
     ok("import * as tslab from 'tslab';\ntslab.display.markdown('*x*');\ntslab.newDisplay().text('t');");
   });

@@ -85,6 +85,14 @@ describe("kernel over ZeroMQ", () => {
     assert.doesNotMatch(traceback, /node:inspector|dist\/kernel/);
   });
 
+  it("maps cluelab, cluelab/display and tslab to the kernel's own copies", async () => {
+    const r = await expectOk("[import.meta.resolve('cluelab'), import.meta.resolve('cluelab/display'), import.meta.resolve('tslab')]");
+    assert.equal(
+      result(r.outputs),
+      `[\n  '${new URL("dist/lib/index.js", `file://${ROOT}/`).href}',\n  '${new URL("dist/lib/display/index.js", `file://${ROOT}/`).href}',\n  '${new URL("dist/lib/display/tslab.js", `file://${ROOT}/`).href}'\n]`,
+    );
+  });
+
   it("imports ESM-only, CommonJS and untyped packages from the notebook's folder, and Node's modules", async () => {
     const r = await expectOk("import { greet, kind } from 'esm-only-pkg';\nimport cjs, { add } from 'cjs-pkg';\nimport untyped from 'untyped-pkg';\nimport { basename } from 'node:path';\n[greet('x'), kind, add(1, 2), cjs.kind, untyped.answer, basename('/a/b')]");
     assert.equal(result(r.outputs), "[ 'hi x', 'esm', 3, 'cjs', 42, 'b' ]");
@@ -114,6 +122,11 @@ describe("kernel over ZeroMQ", () => {
     const shown = await expectOk("import { display } from 'cluelab/display';\nconst handle = display(html('<i>one</i>'), { id: 'd1' });\nhandle.update(html('<i>two</i>'));");
     assert.deepEqual(shown.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "update_display_data"]);
     assert.deepEqual(ofType(shown.outputs, "update_display_data")[0]!.content.transient, { display_id: "d1" });
+    const late = await expectOk(
+      "display({ async [Symbol.for('Jupyter.display')]() { await new Promise((r) => setTimeout(r, 50)); return { 'text/html': '<i>late</i>' }; } });\n'cell done'",
+    );
+    assert.deepEqual(late.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "execute_result"], "asynchronous rendering lands before idle");
+    assert.equal((ofType(late.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<i>late</i>");
     const tslab = await expectOk("import * as tslab from 'tslab';\ntslab.display.html('<u>t</u>');");
     assert.equal((ofType(tslab.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<u>t</u>");
   });
