@@ -39,6 +39,8 @@ export class ThreadBridge implements Interpreter {
   core: Pick<KernelCore, "hold" | "cancelInput"> | undefined;
   private nextOrigin = 1;
   private active: Active | undefined;
+  /** Set while a cell is being type-checked; an interrupt then cancels it before it runs. */
+  private compiling: { interrupted: boolean } | undefined;
   private readonly comms = new Map<string, string>();
   /** True once the main thread answered since the last ping. */
   private mainAnswered = true;
@@ -75,9 +77,16 @@ export class ThreadBridge implements Interpreter {
   }
 
   async execute(request: ExecuteRequest, context: ExecuteContext): Promise<ExecuteOutcome> {
-    const compiled = await this.options.checker.request("compile", { code: request.code });
+    const started = performance.now();
+    const compiling = (this.compiling = { interrupted: false });
+    const compiled = await this.options.checker.request("compile", { code: request.code }).finally(() => (this.compiling = undefined));
+    if (compiling.interrupted) {
+      const evalue = "the cell was interrupted before it ran";
+      return { status: "error", error: { ename: "Interrupted", evalue, traceback: [`Interrupted: ${evalue}`] } };
+    }
     if (!compiled.ok) return { status: "error", error: compiled.error };
     for (const warning of compiled.warnings) context.publish({ msg_type: "stream", content: { name: "stderr", text: warning } });
+    const checked = performance.now();
     const outcome = await this.toMain(context, (origin) => ({
       type: "run",
       origin,
@@ -88,6 +97,7 @@ export class ThreadBridge implements Interpreter {
       allowStdin: context.allowStdin,
       userExpressions: request.user_expressions ?? {},
     }));
+    this.options.debug(`cell ${compiled.cell}: checked and compiled in ${(checked - started).toFixed(1)} ms, ran in ${(performance.now() - checked).toFixed(1)} ms`);
     return outcome ?? { status: "error", error: { ename: "KernelError", evalue: "the cell ended without an outcome", traceback: [] } };
   }
 
@@ -116,6 +126,7 @@ export class ThreadBridge implements Interpreter {
   }
 
   interrupt(): void {
+    if (this.compiling) this.compiling.interrupted = true;
     const active = this.active;
     this.options.main.postMessage({ type: "interrupt", origin: active?.origin ?? null });
     if (!active) return;

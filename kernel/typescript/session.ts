@@ -282,33 +282,26 @@ export class CellSession {
   }
 }
 
-/** Completion kinds as JupyterLab's `_jupyter_types_experimental` names them. */
+/** Completion kinds as JupyterLab's `_jupyter_types_experimental` names them (anything else: "variable"). */
+const COMPLETION_TYPES: Record<string, string> = {
+  function: "function",
+  "local function": "function",
+  method: "method",
+  construct: "method",
+  call: "method",
+  class: "class",
+  "local class": "class",
+  interface: "type",
+  type: "type",
+  enum: "type",
+  module: "module",
+  "external module name": "module",
+  keyword: "keyword",
+  property: "property",
+  getter: "property",
+  setter: "property",
+};
+
 function completionType(kind: TS.ScriptElementKind): string {
-  switch (kind) {
-    case ts.ScriptElementKind.functionElement:
-    case ts.ScriptElementKind.localFunctionElement:
-      return "function";
-    case ts.ScriptElementKind.memberFunctionElement:
-    case ts.ScriptElementKind.constructSignatureElement:
-    case ts.ScriptElementKind.callSignatureElement:
-      return "method";
-    case ts.ScriptElementKind.classElement:
-    case ts.ScriptElementKind.localClassElement:
-      return "class";
-    case ts.ScriptElementKind.interfaceElement:
-    case ts.ScriptElementKind.typeElement:
-    case ts.ScriptElementKind.enumElement:
-      return "type";
-    case ts.ScriptElementKind.moduleElement:
-    case ts.ScriptElementKind.externalModuleName:
-      return "module";
-    case ts.ScriptElementKind.keyword:
-      return "keyword";
-    case ts.ScriptElementKind.memberVariableElement:
-    case ts.ScriptElementKind.memberGetAccessorElement:
-    case ts.ScriptElementKind.memberSetAccessorElement:
-      return "property";
-    default:
-      return "variable";
-  }
+  return COMPLETION_TYPES[kind] ?? "variable";
 }
