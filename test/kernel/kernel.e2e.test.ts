@@ -160,7 +160,7 @@ describe("kernel over ZeroMQ", () => {
   it("gives the cell's AbortSignal to library code first, so a loop stops between steps with its state", async () => {
     const [r] = await Promise.all([
       kernel.execute(
-        "const signal = (globalThis as any)[Symbol.for('cluelab.cell.abortSignal')] as AbortSignal;\nlet steps = 0;\n" +
+        "import { currentAbortSignal } from 'cluelab/display';\nconst signal = currentAbortSignal()!;\nlet steps = 0;\n" +
           "while (!signal.aborted) { steps++; await new Promise((r) => setTimeout(r, 5)); }\n`stopped cleanly after ${steps > 0 ? 'some' : 'no'} steps`",
       ),
       interruptAfter(300, "message"),
@@ -181,9 +181,9 @@ describe("kernel over ZeroMQ", () => {
 
   it("opens comms both ways and lists them in comm_info", async () => {
     await expectOk(
-      "const sink = (globalThis as any)[Symbol.for('cluelab.comm.sink')];\nconst received: unknown[] = [];\n" +
-        "sink.registerTarget('echo', (comm: any, first: any) => { received.push(first.data); comm.onMessage((m: any) => comm.send({ echo: m.data })); });\n" +
-        "const mine = sink.open('frontend.target', { hello: 1 });",
+      "import { getCommSink } from 'cluelab/display';\nconst comms = getCommSink()!;\nconst received: unknown[] = [];\n" +
+        "comms.registerTarget('echo', (comm, first) => { received.push(first.data); comm.onMessage((m) => comm.send({ echo: m.data })); });\n" +
+        "const mine = comms.open('frontend.target', { hello: 1 });",
     );
     let info = await kernel.request("shell", "comm_info_request", {});
     await kernel.collect(info.parent_header.msg_id as string);
