@@ -283,13 +283,15 @@ describe("protocol core", () => {
     assert.match(await refused!, /^refused: .*allow_stdin is false/);
   });
 
-  it("ignores unknown message types and stray input replies, logging them", async () => {
-    const { transport, core, log } = setup();
+  it("ignores unknown message types, stray input replies and code sent on control, logging them", async () => {
+    const { transport, interpreter, core, log } = setup();
     core.receive("shell", request("no_such_request"));
     core.receive("stdin", request("input_reply", { value: "x" }));
+    core.receive("control", request("execute_request", { code: "overtaking" }));
     await tick();
     assert.equal(transport.sent.length, 0);
-    assert.equal(log.length, 2);
+    assert.deepEqual(interpreter.executed, []);
+    assert.equal(log.length, 3);
   });
 
   it("replies to shutdown on its channel and on iopub, then lets the interpreter stop", async () => {
