@@ -244,10 +244,14 @@ export class CellSession {
   }
 
   private diagnose(name: string, code: string): { errors: Located[]; warnings: Located[] } {
-    const diagnostics = [...this.service.getSyntacticDiagnostics(name), ...this.service.getSemanticDiagnostics(name)];
+    const syntactic = this.service.getSyntacticDiagnostics(name);
     const errors: Located[] = [];
     const warnings: Located[] = [];
-    for (const diagnostic of diagnostics) {
+    // A syntax error past the cell's end (an unterminated comment or template swallowing the
+    // kernel's lines) is the cell's: locate() places it at the cell's end.
+    for (const diagnostic of syntactic) errors.push(locate(diagnostic, code));
+    if (errors.length > 0) return { errors, warnings };
+    for (const diagnostic of this.service.getSemanticDiagnostics(name)) {
       if (diagnostic.category !== ts.DiagnosticCategory.Error && !WARNING_CODES.has(diagnostic.code)) continue;
       if ((diagnostic.start ?? 0) > code.length) {
         // The kernel's own lines: a bookkeeping problem, not the user's; logged by the caller.

@@ -56,6 +56,12 @@ describe("cell type checker", () => {
     ]);
   });
 
+  it("reports syntax errors, also where an unterminated comment or template runs past the cell", () => {
+    fails("const a = ;", /^line 1, column 11: Expression expected/);
+    fails("const b = 1;\n/* never closed", /^line 2, column \d+: '\*\/' expected/);
+    fails("const c = `never closed", /Unterminated template literal/);
+  });
+
   it("does not declare the names of a cell that failed to check", () => {
     fails("const notDeclared = 1;\nconst bad: string = 2;", /not assignable/);
     fails("notDeclared", /Cannot find name 'notDeclared'/);
