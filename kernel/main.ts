@@ -41,9 +41,9 @@ export async function startKernel(options: KernelOptions): Promise<void> {
     log: process.env.CLUELAB_DEBUG ? log : () => {},
   });
   runtime.install();
-  // Ctrl-C in a terminal running the kernel: the signal worker handles SIGINT; this listener
-  // only keeps Node's default (exit) away in the instants it is not waiting.
-  process.on("SIGINT", () => {});
+  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy); this
+  // listener covers the instants it is not waiting, instead of Node's default (exit).
+  process.on("SIGINT", () => worker.postMessage({ type: "sigint" } satisfies FromMain));
   return new Promise((resolve, reject) => {
     worker.on("message", (message: ToMain | Lifecycle) => {
       if (message.type === "ready") resolve();

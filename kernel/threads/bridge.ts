@@ -73,6 +73,9 @@ export class ThreadBridge implements Interpreter {
       case "pong":
         this.mainAnswered = true;
         return;
+      case "sigint":
+        this.options.debug("SIGINT (main thread): interrupting");
+        return this.interrupt();
     }
   }
 

@@ -39,7 +39,9 @@ export type FromMain =
   | { type: "done"; origin: number; outcome: ExecuteOutcome }
   | { type: "input"; origin: number; prompt: string; password: boolean }
   | { type: "pong" }
-  | { type: "comm-done"; origin: number };
+  | { type: "comm-done"; origin: number }
+  /** SIGINT reached the main thread's own listener (the signal worker was not waiting). */
+  | { type: "sigint" };
 
 /** Protocol worker → main thread, once at start-up and at exit. */
 export type Lifecycle = { type: "ready" } | { type: "exit"; code: number };

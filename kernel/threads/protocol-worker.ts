@@ -46,6 +46,7 @@ const bridge = new ThreadBridge({
   log,
   debug,
   exit: async () => {
+    shuttingDown = true;
     await transport.close();
     await Promise.all([checker?.close(), syntax?.close()]);
     lifecycle({ type: "exit", code: 0 });
@@ -82,13 +83,24 @@ const setup = { directory: data.directory, paths: OWN_DECLARATIONS, typeRoots: t
 checker = new WorkerClient(new URL("../typescript/worker.js", import.meta.url), { setup }, "declarations of earlier cells are unknown to the type checker until they run again", log, debug);
 syntax = new WorkerClient(new URL("../typescript/syntax-worker.js", import.meta.url), {}, "nothing was lost", log, debug);
 
-const signals = new MessageChannel();
-signals.port1.on("message", () => {
-  debug("SIGINT: interrupting");
-  bridge.interrupt();
-});
-signals.port1.unref();
-new Worker(new URL("./signal-worker.js", import.meta.url), { workerData: { port: signals.port2 }, transferList: [signals.port2] }).unref();
+/** The SIGINT thread; started again should it ever stop, so Ctrl-C never falls back to exiting. */
+function startSignalWorker(): void {
+  const signals = new MessageChannel();
+  signals.port1.on("message", () => {
+    debug("SIGINT: interrupting");
+    bridge.interrupt();
+  });
+  signals.port1.unref();
+  const worker = new Worker(new URL("./signal-worker.js", import.meta.url), { workerData: { port: signals.port2 }, transferList: [signals.port2] });
+  worker.on("error", (error) => log(`signal worker failed: ${error.message}`));
+  worker.on("exit", () => {
+    signals.port1.close();
+    if (!shuttingDown) startSignalWorker();
+  });
+  worker.unref();
+}
+let shuttingDown = false;
+startSignalWorker();
 
 // A kernel whose Jupyter parent died exits instead of running on (as ipykernel's parent poller).
 const parent = Number(process.env.JPY_PARENT_PID);

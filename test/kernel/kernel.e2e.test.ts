@@ -23,7 +23,9 @@ async function expectOk(code: string, content: Record<string, unknown> = {}) {
   return r;
 }
 
-async function interruptAfter(ms: number, how: "message" | "SIGINT"): Promise<void> {
+/** Interrupts once the cell printed `marker` (so the interrupt cannot overtake a slow start), then waits `ms`. */
+async function interruptAfter(marker: string, ms: number, how: "message" | "SIGINT"): Promise<void> {
+  await kernel.waitForStdout(marker);
   await new Promise((resolve) => setTimeout(resolve, ms));
   if (how === "SIGINT") kernel.process.kill("SIGINT");
   else {
@@ -141,16 +143,18 @@ describe("kernel over ZeroMQ", () => {
     assert.match(streams(during.outputs).stderr, /Uncaught error in a callback or promise:\nError: nobody waits/);
   });
 
-  for (const [label, code, how] of [
+  for (const [index, [label, code, how]] of ([
     ["a synchronous loop", "let spins = 0;\nwhile (true) { spins++ }", "message"],
     ["a loop after an await", "await new Promise((r) => setTimeout(r, 10));\nlet spins2 = 0;\nwhile (true) { spins2++ }", "message"],
     ["a promise that never settles", "await new Promise(() => {});", "message"],
     ["a synchronous loop, by SIGINT", "let spins3 = 0;\nwhile (true) { spins3++ }", "SIGINT"],
     ["a loop after an await, by SIGINT", "await new Promise((r) => setTimeout(r, 10));\nlet spins4 = 0;\nwhile (true) { spins4++ }", "SIGINT"],
-  ] as const) {
+  ] as const).entries()) {
     it(`interrupts ${label}, keeping every variable and staying responsive`, async () => {
       await expectOk("const survivor = { kept: true };");
-      const [r] = await Promise.all([kernel.execute(code), interruptAfter(300, how)]);
+      const marker = `cell ${index} started`;
+      // The marker is printed before the loop and must reach the frontend during it.
+      const [r] = await Promise.all([kernel.execute(`console.log(${JSON.stringify(marker)});\n${code}`), interruptAfter(marker, 200, how)]);
       assert.equal(r.reply.content.status, "error");
       assert.equal(r.reply.content.ename, "Interrupted");
       assert.equal(result((await expectOk("survivor")).outputs), "{ kept: true }");
@@ -160,10 +164,10 @@ describe("kernel over ZeroMQ", () => {
   it("gives the cell's AbortSignal to library code first, so a loop stops between steps with its state", async () => {
     const [r] = await Promise.all([
       kernel.execute(
-        "import { currentAbortSignal } from 'cluelab/display';\nconst signal = currentAbortSignal()!;\nlet steps = 0;\n" +
+        "import { currentAbortSignal } from 'cluelab/display';\nconst signal = currentAbortSignal()!;\nlet steps = 0;\nconsole.log('stepping');\n" +
           "while (!signal.aborted) { steps++; await new Promise((r) => setTimeout(r, 5)); }\n`stopped cleanly after ${steps > 0 ? 'some' : 'no'} steps`",
       ),
-      interruptAfter(300, "message"),
+      interruptAfter("stepping", 200, "message"),
     ]);
     assert.equal(r.reply.content.status, "ok");
     assert.equal(result(r.outputs), "'stopped cleanly after some steps'");

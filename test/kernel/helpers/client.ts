@@ -186,6 +186,22 @@ export class TestKernel {
     }
   }
 
+  /** Waits until some request's stdout shows `text` (without consuming it). */
+  async waitForStdout(text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.iopubQueue.some((m) => m.header.msg_type === "stream" && String(m.content.text).includes(text))) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`stdout never showed ${JSON.stringify(text)}; stderr:\n${this.stderr.join("")}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** iopub messages that arrived after their request's idle (must stay empty); `starting` has no request. */
   lateMessages(): Message[] {
     return this.iopubQueue.filter((m) => m.parent_header.msg_id !== undefined);
