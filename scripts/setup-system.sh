@@ -20,6 +20,8 @@ packages=(
   python3-numpy
   # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
   chromium
+  # the kernel's tests drive jupyter-console through a terminal multiplexer
+  tmux
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then

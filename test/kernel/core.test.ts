@@ -261,6 +261,7 @@ describe("protocol core", () => {
     const open = request("comm_open", { comm_id: "c9", target_name: "t", data: { a: 1 } });
     assert.deepEqual(await send("shell", open), ["iopub:status=busy", "iopub:comm_msg", "iopub:status=idle"]);
     assert.deepEqual(interpreter.comms, [["comm_open", { comm_id: "c9", target_name: "t", data: { a: 1 } }]]);
+    assert.deepEqual(transport.of(open.header.msg_id, "comm_msg")[0]!.content, { comm_id: "c9", data: { echo: true } });
   });
 
   it("asks for input over stdin with the request's identity, and refuses when stdin is not allowed", async () => {
