@@ -1,7 +1,7 @@
 /** The whole network: coordinates → stem → PosCNN → stages and pools → LayerNorm → mean → head. */
 import { tf } from "../engine/index.js";
 import {
-  Linear, Module, ModuleList, Rng, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm,
+  Linear, Module, ModuleList, Rng, dropPathSchedule, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm,
 } from "../nn/index.js";
 import { ClusterBlock, Stage, makeNorm, type RunContext } from "./block.js";
 import { Cluster } from "./cluster.js";
@@ -11,7 +11,6 @@ import { ConstantCache } from "./constants.js";
 import { PatchEmbed, PosCNN, coordinateGrid } from "./embed.js";
 import type { Assignment } from "./mixer.js";
 import { FecPool, ImprovedClusterPool, StridedConv, type Downsample } from "./pool.js";
-import { dropPathSchedule } from "../nn/drop-path.js";
 import { loadState, readWeights, saveState, type StateSource } from "./weights.js";
 
 /** The official CLUENet init: Linear trunc-normal(0.02)/0, Conv normal(0, √(2/fan_out))/0 (norms 1/0, gate kaiming-uniform in place). */
