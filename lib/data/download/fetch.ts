@@ -7,8 +7,11 @@
  * @packageDocumentation
  */
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { IncomingMessage } from "node:http";
 import { DataError } from "../errors.js";
 import type { RemoteFile } from "./catalog.js";
 
@@ -42,8 +45,8 @@ async function sizeOf(path: string): Promise<number> {
   return stat(path).then((s) => s.size, () => 0);
 }
 
-/** Hashes the first bytes already on disk so a resumed download is still checked end to end. */
-async function hashExisting(path: string, hashes: Hash[]): Promise<void> {
+/** Feeds a whole file to the hashes (a resumed download is checked end to end, from disk). */
+async function hashFile(path: string, hashes: Hash[]): Promise<void> {
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) for (const h of hashes) h.update(chunk);
 }
 
@@ -87,6 +90,37 @@ export async function fetchFile(file: RemoteFile, dest: string, options: FetchOp
   return { sha256, url };
 }
 
+/** An HTTP response as a Node stream (which, unlike fetch's, hands over every byte received before a drop). */
+function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, redirects = 5): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      reject(new DataError(`not a valid URL`, url));
+      return;
+    }
+    const client = parsed.protocol === "https:" ? https : parsed.protocol === "http:" ? http : undefined;
+    if (!client) {
+      reject(new DataError(`unsupported protocol ${parsed.protocol} (expected http: or https:)`, url));
+      return;
+    }
+    // A fresh connection per request: after a drop, a pooled keep-alive socket may be the dead one.
+    const request = client.get(parsed, { headers, signal, agent: false }, (response) => {
+      const status = response.statusCode ?? 0;
+      const location = response.headers.location;
+      if (status >= 300 && status < 400 && location) {
+        response.resume();
+        if (redirects === 0) reject(new DataError("too many redirects", url));
+        else get(new URL(location, parsed).href, headers, signal, redirects - 1).then(resolve, reject);
+        return;
+      }
+      resolve(response);
+    });
+    request.on("error", (error) => reject(signal?.aborted ? error : new Retryable(`cannot connect (${causeOf(error)})`)));
+  });
+}
+
 async function fetchOnce(file: RemoteFile, url: string, part: string, options: FetchOptions): Promise<void> {
   let have = await sizeOf(part);
   if (have > file.size) {
@@ -95,61 +129,70 @@ async function fetchOnce(file: RemoteFile, url: string, part: string, options: F
   }
   const resumedFrom = have;
   if (have === file.size) return;
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, signal: options.signal, redirect: "follow" });
-  } catch (error) {
-    if (options.signal?.aborted) throw error;
-    throw new Retryable(`cannot connect (${causeOf(error)})`);
+  const response = await get(url, have > 0 ? { Range: `bytes=${have}-` } : {}, options.signal);
+  const status = response.statusCode ?? 0;
+  const discard = () => response.destroy();
+  if (status >= 500) {
+    discard();
+    throw new Retryable(`server error ${status} ${response.statusMessage}`);
   }
-  if (response.status >= 500) throw new Retryable(`server error ${response.status} ${response.statusText}`);
   let append = false;
-  if (have > 0 && response.status === 206) {
-    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get("content-range") ?? "");
+  if (have > 0 && status === 206) {
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers["content-range"] ?? "");
     if (!range || Number(range[1]) !== have) {
-      await response.body?.cancel();
-      throw new DataError(`the server answered the resume request with range "${response.headers.get("content-range")}", expected bytes ${have}-`, url);
+      discard();
+      throw new DataError(`the server answered the resume request with range "${response.headers["content-range"]}", expected bytes ${have}-`, url);
     }
     append = true;
-  } else if (response.status === 416 && have > 0) {
-    // The part may be complete already, or stale: start over, once.
-    await response.body?.cancel();
+  } else if (status === 416 && have > 0) {
+    // The part is stale (or complete under another length): start over.
+    discard();
     await rm(part, { force: true });
     throw new Retryable("the server refused to resume (416)");
-  } else if (response.status !== 200) {
-    await response.body?.cancel();
-    throw new DataError(`the server answered ${response.status} ${response.statusText} (expected the file)`, url);
+  } else if (status !== 200) {
+    discard();
+    throw new DataError(`the server answered ${status} ${response.statusMessage} (expected the file)`, url);
   }
   const offset = append ? have : 0;
-  const length = Number(response.headers.get("content-length") ?? NaN);
+  const length = Number(response.headers["content-length"] ?? NaN);
   if (Number.isFinite(length) && offset + length !== file.size) {
-    await response.body?.cancel();
+    discard();
     throw new DataError(
       `the server offers ${(offset + length).toLocaleString("en")} bytes, expected ${file.size.toLocaleString("en")} (the file changed upstream, or the mirror holds another file)`,
       url,
     );
   }
-  const handle = await open(part, append ? "a" : "w");
+  // Each chunk goes to disk as it arrives ('data' events, synchronous writes): a stream that is
+  // destroyed by a dropped connection discards what it buffered, and a resume needs every byte.
+  const fd = openSync(part, append ? "a" : "w");
   let received = offset;
   try {
-    if (!response.body) throw new Retryable("empty response");
-    const reader = response.body.getReader();
-    for (;;) {
-      let chunk: { done: boolean; value?: Uint8Array };
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        if (options.signal?.aborted) throw error;
-        throw new Retryable(`the connection dropped after ${received.toLocaleString("en")} bytes (${causeOf(error)})`);
-      }
-      if (chunk.done || !chunk.value) break;
-      if (received + chunk.value.length > file.size) throw new DataError(`the server sent more than the expected ${file.size} bytes`, url);
-      await handle.write(chunk.value);
-      received += chunk.value.length;
-      options.onProgress?.({ file: file.name, received, total: file.size, resumedFrom });
-    }
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        response.destroy();
+        reject(error);
+      };
+      response.on("data", (chunk: Buffer) => {
+        if (failed) return;
+        if (received + chunk.length > file.size) {
+          fail(new DataError(`the server sent more than the expected ${file.size} bytes`, url));
+          return;
+        }
+        writeSync(fd, chunk);
+        received += chunk.length;
+        options.onProgress?.({ file: file.name, received, total: file.size, resumedFrom });
+      });
+      response.on("error", (error) => fail(options.signal?.aborted ? error : new Retryable(`the connection dropped after ${received.toLocaleString("en")} bytes (${causeOf(error)})`)));
+      response.on("close", () => {
+        if (response.complete) resolve();
+        else fail(new Retryable(`the connection dropped after ${received.toLocaleString("en")} bytes`));
+      });
+    });
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   if (received < file.size) throw new Retryable(`the connection closed after ${received.toLocaleString("en")} bytes`);
 }
@@ -167,7 +210,7 @@ export async function verifyFile(path: string, file: RemoteFile, url: string): P
   const size = await sizeOf(path);
   const md5 = createHash("md5");
   const sha = createHash("sha256");
-  await hashExisting(path, [md5, sha]);
+  await hashFile(path, [md5, sha]);
   const got = { md5: md5.digest("hex"), sha256: sha.digest("hex") };
   const problems: string[] = [];
   if (size !== file.size) problems.push(`${size} bytes, expected ${file.size}`);

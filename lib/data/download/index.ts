@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tar from "tar";
 import { DataError } from "../errors.js";
@@ -92,6 +92,9 @@ export async function download(name: string | DownloadSpec, options: DownloadOpt
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
-  if (!options.keepArchives) await rm(staging, { recursive: true, force: true });
+  if (!options.keepArchives) {
+    await rm(staging, { recursive: true, force: true });
+    await rmdir(join(dir, ".downloads")).catch(() => {}); // only when no other download is pending there
+  }
   return { dir: target, alreadyPresent: false };
 }

@@ -97,14 +97,21 @@ export class BatchAssembler {
     };
 
     // A few samples in flight: decoders wait on sharp's thread pool, record readers do not wait at all.
+    // On failure no new sample starts, and the error of the lowest failing position is reported,
+    // so the same data fails the same way whatever the timing.
     let cursor = 0;
+    const failures = new Map<number, unknown>();
     const lanes = Math.max(1, Math.min(this.config.concurrency, n));
     await Promise.all(
       Array.from({ length: lanes }, async () => {
         const bytes = new Uint8Array(inSize);
-        while (cursor < n) await one(cursor++, bytes);
+        while (cursor < n && failures.size === 0) {
+          const position = cursor++;
+          await one(position, bytes).catch((error: unknown) => failures.set(position, error));
+        }
       }),
     );
+    if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
 
     let kept = Int32Array.from({ length: n }, (_, i) => i);
     if (skipped.length > 0) {

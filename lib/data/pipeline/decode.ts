@@ -28,7 +28,7 @@ export async function decodeImage(path: string, shape: Shape, fit: ImageFilesSou
     result = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === "ENOENT" || /missing|no such file/i.test(e.message) ? "file not found" : e.message;
+    const why = e.code === "ENOENT" || /missing|no such file/i.test(e.message) ? "file not found" : e.message.trim().replace(/\s*\n\s*/g, "; ");
     throw new BadImageError(`cannot decode image (${why}); expected a readable JPEG, PNG or WebP file`, path);
   }
   const { info, data } = result;
