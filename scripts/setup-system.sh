@@ -18,6 +18,8 @@ packages=(
   build-essential python3 libopenblas-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
+  # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
+  chromium
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then
