@@ -6,6 +6,8 @@
  */
 import { availableParallelism } from "node:os";
 import { tf } from "../engine/tf.js";
+import { JUPYTER_DISPLAY } from "../display/protocol.js";
+import { batchBundle } from "./display.js";
 import { formatShape, type Shape } from "./image.js";
 import { Rng, shuffleInPlace } from "./random.js";
 import type { AssemblerConfig, BatchJob, BatchResult, SkippedSample } from "./pipeline/assemble.js";
@@ -69,8 +71,8 @@ export interface LoaderSource {
   labels: Int32Array;
   shape: Shape;
   skipBad: boolean;
-  /** Decorates each batch (display support); may be absent. */
-  decorate?: <B extends BatchBase>(batch: B, info: { normalize: { mean: readonly number[]; std: readonly number[] } | undefined }) => B;
+  /** Class names, for the batches' displays. */
+  classes: readonly string[];
 }
 
 /** Stream identifier of the shuffle, distinct from the augmentation's. */
@@ -194,8 +196,10 @@ export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B
     const views = result.views.map((v) => tf.tensor4d(v, [size, h, w, c], "float32"));
     const y = tf.tensor1d(labels, "int32");
     const dispose = () => tf.dispose([...views, y]);
-    const batch = (this.config.transform?.kind === "views" ? { views, y, size, dispose } : { x: views[0]!, y, size, dispose }) as unknown as B;
-    return this.data.decorate ? this.data.decorate(batch, { normalize: this.normalizeInfo }) : batch;
+    const batch = this.config.transform?.kind === "views" ? { views, y, size, dispose } : { x: views[0]!, y, size, dispose };
+    // Shown in a notebook as an image grid with class names (not enumerable: printing stays short).
+    Object.defineProperty(batch, JUPYTER_DISPLAY, { value: () => batchBundle(views, y, this.data.classes, this.normalizeInfo) });
+    return batch as unknown as B;
   }
 }
 
