@@ -176,6 +176,9 @@ describe("download", () => {
     const unknown = await run(process.execPath, [CLI, "data", "download", "cifar-11"]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown dataset "cifar-11"; expected one of mnist, fashion-mnist, cifar10, cifar100, stl10/);
+    const list = await run(process.execPath, [CLI, "data", "list"], { env: { CLUELAB_DATA: undefined } });
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /fashion-mnist\s+Fashion-MNIST\n\s+found: \/usr\/share\/datasets\/fashion-mnist/);
     const help = await run(process.execPath, [CLI, "data", "download", "--help"]);
     assert.match(help.stdout, /--dir <dir>/);
     assert.match(help.stdout, /CLUELAB_DATA_MIRROR/);
