@@ -18,6 +18,8 @@ packages=(
   build-essential python3 libopenblas-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
+  # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
+  chromium
   # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
   python3-torch
 )
