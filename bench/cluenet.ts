@@ -94,7 +94,11 @@ async function ours(name: string, trainBatch: number, inferBatch: number, steps:
     }
     return { trainImgS, inferImgS, notes, params: model.countParams() };
   } finally {
-    model.dispose();
+    try {
+      model.dispose();
+    } catch (error) {
+      notes.push(`the backend failed for good (${(error as Error).message}): later rows on it are void`);
+    }
   }
 }
 

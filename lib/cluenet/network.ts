@@ -233,7 +233,7 @@ export class CluenetModel extends Module {
       if (tf.getBackend() === "wasm" && /memory access out of bounds|table index is out of bounds|Aborted\(|Cannot enlarge memory/.test(message)) {
         throw new Error(
           `the wasm backend ran out of memory (its heap stops at 4 GB) running ${this.config.name} on a batch of ` +
-            `${x.shape[0]}: use a smaller batch (training CLUE_mini_CIFAR fits at 32 images, CLUE_nano_FMNIST at 64). ` +
+            `${x.shape[0]}: use a smaller batch (measured here: training fits CLUE_mini_CIFAR at 16 images, CLUE_nano_FMNIST at 64). ` +
             `The wasm backend cannot be used after this failure: restart the kernel or process.`,
           { cause: error },
         );
