@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
+import { dataCommand } from "./commands/data.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { installCommand } from "./commands/install.js";
@@ -21,6 +22,7 @@ const program = new Command("cluelab")
 
 program.addCommand(doctorCommand());
 program.addCommand(demoCommand());
+program.addCommand(dataCommand());
 program.addCommand(installCommand());
 program.addCommand(uninstallCommand());
 program.addCommand(kernelCommand());

@@ -22,6 +22,8 @@ packages=(
   chromium
   # the kernel's tests drive jupyter-console through a terminal multiplexer
   tmux
+  # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
+  python3-torch
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then
