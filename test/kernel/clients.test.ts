@@ -12,8 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { PNG } from "pngjs";
 import { install } from "../../kernel/install.js";
+import { countColour, screenshot } from "../helpers/chromium.js";
 import { ROOT, run } from "../helpers/run.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -217,34 +217,10 @@ describe("real Jupyter clients", { timeout: 400_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const html = await run("/usr/bin/jupyter", ["nbconvert", "--to", "html", executed, "--output-dir", dir], { cwd: dir, env, timeoutMs: 120_000 });
     assert.equal(html.code, 0, html.stderr);
-    const shot = join(dir, "plot.png");
-    const chromium = await run(
-      "/usr/bin/chromium",
-      [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--virtual-time-budget=15000",
-        `--user-data-dir=${join(root, "chromium")}`,
-        `--screenshot=${shot}`,
-        "--window-size=1000,1400",
-        `file://${join(dir, "plot-executed.html")}`,
-      ],
-      { env, timeoutMs: 120_000 },
-    );
-    assert.equal(chromium.code, 0, chromium.stderr);
-    const png = PNG.sync.read(readFileSync(shot));
-    const count = ([r0, g0, b0]: number[]) => {
-      let n = 0;
-      for (let i = 0; i < png.data.length; i += 4) if (png.data[i] === r0 && png.data[i + 1] === g0 && png.data[i + 2] === b0) n++;
-      return n;
-    };
-    assert.ok(count([255, 0, 255]) > 1000, `the figure's magenta trace is drawn (${count([255, 0, 255])} pixels)`);
-    assert.ok(count([0x4c, 0xaf, 0x50]) > 1000, `the finished progress bar is drawn (${count([0x4c, 0xaf, 0x50])} green pixels)`);
+    const png = await screenshot(join(dir, "plot-executed.html"), 1000, 1400, root);
+    const magenta = countColour(png, [255, 0, 255]);
+    const green = countColour(png, [0x4c, 0xaf, 0x50]);
+    assert.ok(magenta > 1000, `the figure's magenta trace is drawn (${magenta} pixels)`);
+    assert.ok(green > 1000, `the finished progress bar is drawn (${green} green pixels)`);
   });
 });
