@@ -11,7 +11,7 @@ namespace clue {
 static napi_value info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
-  napi_create_int32(env, omp_get_max_threads(), &v);
+  napi_create_int32(env, poolThreads(), &v);
   napi_set_named_property(env, obj, "threads", v);
   const dnnl_version_t* ver = dnnl_version();
   std::string version = std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
@@ -37,7 +37,7 @@ static napi_value info(napi_env env, napi_callback_info) {
 static void setThreads(const Args& args) {
   int64_t n = args.integer(0);
   if (n < 1 || n > 1024) throw Error("setThreads: need 1..1024 threads");
-  omp_set_num_threads(int(n));
+  setPoolThreads(int(n));
 }
 
 #define CLUE_EXPORT(name) {#name, nullptr, entry<name>, nullptr, nullptr, nullptr, napi_default, nullptr}

@@ -100,21 +100,13 @@ void layerNormGrad(const Args& args) {
   const float* gamma = args.isNull(5) ? nullptr : args.f32(5, size_t(cols));
   const float* mean = args.f32(6, size_t(rows));
   const float* rstd = args.f32(7, size_t(rows));
-  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(nt, rows * cols / kGrain));
+  int64_t chunks = chunksFor(rows * cols, kGrain) > 1 ? std::min<int64_t>(rows, 2 * poolThreads()) : 1;
   std::vector<double> partial(size_t(chunks * cols * 2), 0.0);
-  auto body = [&](int64_t t) {
+  parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
     std::vector<float> scratch;
-    int64_t r0 = rows * t / chunks, r1 = rows * (t + 1) / chunks;
     layerNormGradRows(dx, dgamma ? partial.data() + t * cols * 2 : nullptr, dbeta ? partial.data() + t * cols * 2 + cols : nullptr, dy, x,
                       gamma, mean, rstd, r0, r1, cols, scratch);
-  };
-  if (chunks == 1) {
-    body(0);
-  } else {
-#pragma omp parallel num_threads(int(chunks))
-    body(omp_get_thread_num());
-  }
+  });
   for (int64_t j = 0; j < cols; j++) {
     double g = 0.0, b = 0.0;
     for (int64_t t = 0; t < chunks; t++) {

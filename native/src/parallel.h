@@ -1,11 +1,11 @@
-// The one thread pool (OpenMP, shared with oneDNN) and vectorisable math used by the kernels.
+// The thread pool (pool.h) as loops, and vectorisable math used by the kernels.
 #pragma once
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+
+#include "pool.h"
 
 // Hot loops get AVX-512 / AVX2 clones chosen at load time, so one build runs on any x86-64.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -16,29 +16,38 @@
 
 namespace clue {
 
+/** Elements per chunk below which elementwise loops stay on one thread. */
+constexpr int64_t kGrain = 1 << 15;
+
 /**
- * Runs f(begin, end) over [0, n) split across the pool; serially when n is below `grain` (work
- * too small to pay for waking a thread) or when already inside a parallel region.
+ * Calls f(begin, end, chunk) for `chunks` pieces of [0, n) spread over the pool; a chunk index
+ * lets a reduction keep one partial result per chunk (deterministic, whichever thread ran it).
  */
+template <class F>
+inline void parallel_chunks(int64_t n, int64_t chunks, F&& f) {
+  if (n <= 0) return;
+  chunks = std::max<int64_t>(1, std::min(chunks, n));
+  runChunks(n, chunks, [](void* ctx, int64_t b, int64_t e, int i) { (*static_cast<F*>(ctx))(b, e, int64_t(i)); }, &f);
+}
+
+/** How many chunks a loop of n items, each chunk at least `grain`, is cut into. */
+inline int64_t chunksFor(int64_t n, int64_t grain) {
+  if (inPool()) return 1;
+  int64_t byGrain = (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1);
+  return std::max<int64_t>(1, std::min<int64_t>(byGrain, 4 * poolThreads()));
+}
+
+/** Runs f(begin, end) over [0, n) on the pool; one call when n is below `grain`. */
 template <class F>
 inline void parallel_for(int64_t n, int64_t grain, F&& f) {
   if (n <= 0) return;
-  int nt = omp_get_max_threads();
-  if (nt <= 1 || n <= grain || omp_in_parallel()) {
+  int64_t chunks = chunksFor(n, grain);
+  if (chunks == 1) {
     f(int64_t(0), n);
     return;
   }
-  int64_t chunks = std::min<int64_t>(nt, (n + grain - 1) / grain);
-#pragma omp parallel num_threads(int(chunks))
-  {
-    int64_t t = omp_get_thread_num();
-    int64_t b = n * t / chunks, e = n * (t + 1) / chunks;
-    if (b < e) f(b, e);
-  }
+  parallel_chunks(n, chunks, [&](int64_t b, int64_t e, int64_t) { f(b, e); });
 }
-
-/** Elements per thread below which elementwise loops stay on one thread. */
-constexpr int64_t kGrain = 1 << 15;
 
 // exp with a Cephes-style range reduction and degree-6 polynomial: ~1 ulp, branch-free so loops
 // vectorise; NaN passes through, overflow gives inf and underflow 0 like expf.

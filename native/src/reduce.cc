@@ -48,8 +48,8 @@ static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int6
     });
     return;
   }
-  int nt = omp_get_max_threads();
-  if (outer >= nt || outer * R * inner < 4 * kGrain || omp_in_parallel()) {
+  int64_t chunks = chunksFor(outer * R * inner, kGrain);
+  if (outer >= chunks) {
     parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(R * inner, 1)), [&](int64_t o0, int64_t o1) {
       std::vector<double> acc(static_cast<size_t>(inner));
       for (int64_t o = o0; o < o1; o++) {
@@ -60,19 +60,16 @@ static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int6
     });
     return;
   }
-  // Few outputs, many rows (a bias gradient): each thread sums a band of rows, then bands add up.
+  // Few outputs, many rows (a bias gradient): each chunk sums a band of rows, bands added in order.
   for (int64_t o = 0; o < outer; o++) {
-    std::vector<double> partial(size_t(nt * inner), 0.0);
+    std::vector<double> partial(size_t(chunks * inner), 0.0);
     const float* base = x + o * R * inner;
-#pragma omp parallel num_threads(nt)
-    {
-      int t = omp_get_thread_num();
-      int64_t r0 = R * t / nt, r1 = R * (t + 1) / nt;
+    parallel_chunks(R, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
       accumulateRows(partial.data() + t * inner, base + r0 * inner, r1 - r0, inner);
-    }
+    });
     for (int64_t i = 0; i < inner; i++) {
       double s = 0.0;
-      for (int t = 0; t < nt; t++) s += partial[size_t(t * inner + i)];
+      for (int64_t t = 0; t < chunks; t++) s += partial[size_t(t * inner + i)];
       out[o * inner + i] = float(s * scale);
     }
   }

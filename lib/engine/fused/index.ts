@@ -62,10 +62,10 @@ function registerGradients(): void {
     gradFunc: (dy, saved) => {
       const [x, gamma, mean, rstd] = saved as tf.Tensor[];
       const upstream = Array.isArray(dy) ? dy[0]! : dy;
-      // One kernel gives all three gradients; each closure takes its share.
-      let grads: tf.Tensor[] | undefined;
-      const all = () => (grads ??= tf.engine().runKernel(LAYER_NORM_GRAD, { dy: upstream, x: x!, gamma: gamma!, mean: mean!, rstd: rstd! }) as tf.Tensor[]);
-      return { x: () => all()[0]!, gamma: () => all()[1]!, beta: () => all()[2]! };
+      // One kernel gives all three gradients, run here and not inside the per-input closures:
+      // tfjs runs each closure in its own tidy, which would dispose the other two.
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(LAYER_NORM_GRAD, { dy: upstream, x: x!, gamma: gamma!, mean: mean!, rstd: rstd! }) as tf.Tensor[];
+      return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
     },
   });
   tf.registerGradient({

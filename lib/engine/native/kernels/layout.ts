@@ -49,6 +49,9 @@ export const stridedSlice = nativeKernel("StridedSlice", ({ x }, backend, attrs)
     attrs.newAxisMask as number,
     attrs.shrinkAxisMask as number,
   );
+  const rank = x.shape.length;
+  // New or ellipsis axes make the sparse shape differ from x's rank: the cpu kernel handles those.
+  if (info.finalShapeSparse.length !== rank || info.begin.length !== rank || info.strides.length !== rank) return undefined;
   const xStrides = stridesOf(x.shape);
   const size = info.finalShapeSparse;
   const offset = info.begin.reduce((acc, b, d) => acc + b * xStrides[d]!, 0);
