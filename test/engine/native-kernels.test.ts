@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
+import { adamwStep } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
@@ -75,6 +76,11 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), tf.avgPool(x as tf.Tensor4D, [2, 3], [2, 2], "valid"), tf.maxPool(x as tf.Tensor4D, 2, 2, 0, "ceil"),
         tf.engine().runKernel("MaxPoolGrad", { dy: tf.ones(y.shape), input: ties, output: y }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor,
       ];
+    } },
+  { name: "fused adamwStep: one kernel equals the reference composition", run: () => {
+      const p = t([7, 5], 43), g = t([7, 5], 44), m = t([7, 5], 45, -0.1, 0.1), v = t([7, 5], 46, 0, 0.01);
+      const r = adamwStep(p, g, m, v, 3, { lr: 0.01, weightDecay: 0.05 });
+      return [r.param, r.m, r.v];
     } },
   { name: "int32 arithmetic and string-free fallbacks run the cpu kernels", run: () => [tf.add(ints([1, 2, 3]), ints([4, 5, 6])), tf.mul(ints([2, -3]), ints([5, 7])), tf.sum(ints([1, 2, 3, 4], [2, 2]), 0)] },
 ];
