@@ -20,6 +20,8 @@ packages=(
   libdnnl-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
+  # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
+  python3-torch
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then
