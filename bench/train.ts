@@ -11,6 +11,9 @@
  * part of the report: on a shared machine both sides slow down, not necessarily equally.
  *
  * `--profile` adds, per config, where one training step's time goes per kernel (tf.profile).
+ * `--threads N` runs both sides on N threads (ours through CLUELAB_NATIVE_THREADS). The report
+ * also gives each side's CPU time per step (all threads), a measure of work that a busy machine
+ * disturbs less than wall time.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -37,14 +40,24 @@ interface Load {
   cpu_pressure_avg10: number | null;
 }
 
+/** CPU time per step (median, seconds, every thread of the process), beside the rows. */
+export interface CpuRow {
+  config: string;
+  mode: "train" | "infer";
+  cpu_s: number | null;
+  torch_cpu_s: number | null;
+}
+
 export interface TrainReport {
   backend: string;
+  threads: number | null;
   device: string;
   machine: { cpu: string; cores: number };
   torch: string | null;
   rounds: number;
   steps: number;
   rows: TrainRow[];
+  cpu: CpuRow[];
   load: { before: Load; after: Load };
   profiles?: KernelProfile[];
   notes: string[];
@@ -155,35 +168,46 @@ class Ours {
   }
 }
 
-/** Median step time (s) of `steps` runs after one warm-up. */
-async function timeSteps(steps: number, step: () => Promise<void>): Promise<number> {
+interface Timing {
+  /** Median wall time per step, s. */
+  seconds: number;
+  /** Median CPU time per step (all threads), s. */
+  cpu: number;
+}
+
+/** Median step times of `steps` runs after one warm-up. */
+async function timeSteps(steps: number, step: () => Promise<void>): Promise<Timing> {
   await step();
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await step();
     times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return median(times);
+  return { seconds: median(times), cpu: median(cpu) };
 }
 
-/** PyTorch's median step time (s), or why there is none. */
-function torchSteps(config: string, mode: "train" | "infer", steps: number): { seconds: number; version: string } | { error: string } {
+/** PyTorch's median step times, or why there are none. */
+function torchSteps(config: string, mode: "train" | "infer", steps: number, threads: number): (Timing & { version: string }) | { error: string } {
   const script = fileURLToPath(new URL("../../bench/train_torch.py", import.meta.url));
   const python = process.env.CLUELAB_PYTHON ?? "/usr/bin/python3";
   const batch = mode === "train" ? TRAIN_BATCH : INFER_BATCH;
   const r = spawnSync(
     python,
     [script, "--config", config, "--mode", mode, "--batch", String(batch), "--classes", String(CONFIGS[config]?.classes ?? 100), "--steps", String(steps),
-      "--lr", String(LR), "--weight-decay", String(WEIGHT_DECAY)],
+      "--lr", String(LR), "--weight-decay", String(WEIGHT_DECAY), "--threads", String(threads)],
     { env: { ...process.env, OPENBLAS_NUM_THREADS: "1" }, encoding: "utf8", timeout: 1_800_000 },
   );
   if (r.status !== 0) {
     const why = r.error?.message ?? (r.stderr.trim().split("\n").slice(-1)[0] || `exit status ${r.status}`);
     return { error: `PyTorch peer did not run (${python} ${script}): ${why}` };
   }
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { img_s: number; torch: string };
-  return { seconds: batch / out.img_s, version: out.torch };
+  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { img_s: number; cpu_times: number[]; torch: string };
+  return { seconds: batch / out.img_s, cpu: median(out.cpu_times), version: out.torch };
 }
 
 /** Where one training step's time goes, per kernel (wrapper "__op" entries left out). */
@@ -217,10 +241,14 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   }
   const rounds = positive(args, "rounds", 3);
   const steps = positive(args, "steps", 5);
+  const threads = args.includes("--threads") ? positive(args, "threads", 2) : null;
+  // Before the backend loads: the native pool reads it once.
+  if (threads !== null) process.env.CLUELAB_NATIVE_THREADS = String(threads);
   await ready();
   const info = (await engineInfo())!;
   const before = load();
   const rows: TrainRow[] = [];
+  const cpuRows: CpuRow[] = [];
   const profiles: KernelProfile[] = [];
   const notes: string[] = [];
   let torchVersion: string | null = null;
@@ -229,24 +257,25 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     try {
       for (const mode of ["train", "infer"] as const) {
         const batch = mode === "train" ? TRAIN_BATCH : INFER_BATCH;
-        const mine: number[] = [];
-        const theirs: number[] = [];
+        const mine: Timing[] = [];
+        const theirs: Timing[] = [];
         for (let r = 0; r < rounds; r++) {
           progress(`${config} ${mode} round ${r + 1}/${rounds}: ${info.backend} …`);
           mine.push(await timeSteps(steps, () => (mode === "train" ? ours.trainStep() : ours.inferStep())));
-          progress(`${config} ${mode} round ${r + 1}/${rounds}: ${info.backend} ${(batch / mine.at(-1)!).toFixed(1)} img/s; PyTorch …`);
-          const peer = torchSteps(config, mode, steps);
+          progress(`${config} ${mode} round ${r + 1}/${rounds}: ${info.backend} ${(batch / mine.at(-1)!.seconds).toFixed(1)} img/s; PyTorch …`);
+          const peer = torchSteps(config, mode, steps, threads ?? 2);
           if ("error" in peer) {
             notes.push(peer.error);
             break;
           }
           torchVersion = peer.version;
-          theirs.push(peer.seconds);
+          theirs.push(peer);
           progress(`${config} ${mode} round ${r + 1}/${rounds}: PyTorch ${(batch / peer.seconds).toFixed(1)} img/s`);
         }
-        const img = batch / median(mine);
-        const peerImg = theirs.length ? batch / median(theirs) : null;
+        const img = batch / median(mine.map((t) => t.seconds));
+        const peerImg = theirs.length ? batch / median(theirs.map((t) => t.seconds)) : null;
         rows.push({ config, mode, batch, img_s: img, torch_img_s: peerImg, ratio: peerImg ? img / peerImg : null });
+        cpuRows.push({ config, mode, cpu_s: median(mine.map((t) => t.cpu)), torch_cpu_s: theirs.length ? median(theirs.map((t) => t.cpu)) : null });
       }
       if (args.includes("--profile")) profiles.push(await profileStep(ours));
     } finally {
@@ -255,12 +284,14 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   }
   const report: TrainReport = {
     backend: info.backend,
+    threads,
     device: info.status.device ?? info.backend,
     machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length },
     torch: torchVersion,
     rounds,
     steps,
     rows,
+    cpu: cpuRows,
     load: { before, after: load() },
     ...(profiles.length ? { profiles } : {}),
     notes: [...new Set(notes)],
@@ -276,13 +307,15 @@ function renderText(r: TrainReport): string {
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const pressure = (l: Load) => `load ${l.loadavg}${l.cpu_pressure_avg10 === null ? "" : `, CPU pressure ${l.cpu_pressure_avg10.toFixed(0)}%`}`;
   const lines = [
-    `CLUENet images/s — ours on ${r.backend} (${r.device}) vs PyTorch ${r.torch ?? "?"} (2 threads, OPENBLAS_NUM_THREADS=1); ${r.machine.cpu}, ${r.machine.cores} cores`,
+    `CLUENet images/s — ours on ${r.backend} (${r.device}) vs PyTorch ${r.torch ?? "?"} (${r.threads ?? 2} thread(s), OPENBLAS_NUM_THREADS=1); ${r.machine.cpu}, ${r.machine.cores} cores`,
     `median over ${r.rounds} round(s) of each round's median of ${r.steps} step(s) after a warm-up; train = forward + cross-entropy + backward + AdamW`,
     "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...body.map(line),
     "",
+    "CPU time per step (all threads), s: " +
+      r.cpu.map((c) => `${c.config} ${c.mode} ${f(c.cpu_s, 3)} vs ${f(c.torch_cpu_s, 3)}`).join("; "),
     `machine before: ${pressure(r.load.before)}; after: ${pressure(r.load.after)}`,
   ];
   for (const p of r.profiles ?? []) {

@@ -3,7 +3,8 @@
 
 Builds the PyTorch transcription of the official model (bench/torch/cluenet_ref.py) and times one
 configuration in one mode, printing one JSON line:
-  {"img_s": float, "times": [s, ...], "torch": str, "threads": int}
+  {"img_s": float, "times": [s, ...], "cpu_times": [s, ...], "torch": str, "threads": int}
+(cpu_times: this process's CPU time per step, every thread included)
 
   train_torch.py --config CLUE_nano_FMNIST --mode train --batch 64 --classes 10 --steps 5
   mode train: model.train(), forward with drop path, cross-entropy, backward, torch.optim.AdamW step
@@ -68,14 +69,17 @@ def main():
             with torch.no_grad():
                 return model(x).sum().item()
 
+    cpu_times = []
     step()
     for _ in range(args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     times_sorted = sorted(times)
     median = times_sorted[len(times_sorted) // 2]
-    print(json.dumps({"img_s": args.batch / median, "times": times, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    print(json.dumps({"img_s": args.batch / median, "times": times, "cpu_times": cpu_times, "torch": torch.__version__,
+                      "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":
