@@ -64,17 +64,30 @@ void l2NormalizeGrad(const Args& args) {
                [&](int64_t r0, int64_t r1) { normalizeGradRows(dx, dy, x, r0, r1, cols, eps); });
 }
 
-CLUE_HOT static void similarities(float* __restrict sim, const float* __restrict xn, const float* __restrict ct, int64_t m, int64_t d) {
-  for (int64_t j = 0; j < m; j++) sim[j] = 0.0f;
+/** sim[p][j] = xn[p]·ct[:, j] for 4 points at once, so each pass over the centers serves four. */
+CLUE_HOT static void similarities4(float* __restrict sim, const float* __restrict xn, const float* __restrict ct, int64_t m, int64_t d) {
+  float* s0 = sim;
+  float* s1 = sim + m;
+  float* s2 = sim + 2 * m;
+  float* s3 = sim + 3 * m;
+  for (int64_t j = 0; j < m; j++) s0[j] = s1[j] = s2[j] = s3[j] = 0.0f;
   for (int64_t k = 0; k < d; k++) {
-    const float xk = xn[k];
+    const float x0 = xn[k], x1 = xn[d + k], x2 = xn[2 * d + k], x3 = xn[3 * d + k];
     const float* row = ct + k * m;
-    for (int64_t j = 0; j < m; j++) sim[j] += xk * row[j];
+    for (int64_t j = 0; j < m; j++) {
+      float c = row[j];
+      s0[j] += x0 * c;
+      s1[j] += x1 * c;
+      s2[j] += x2 * c;
+      s3[j] += x3 * c;
+    }
   }
 }
 
 CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
   float best = v[0];
+  // A vector max (the order of comparisons does not change the maximum), then its first position.
+#pragma omp simd reduction(max : best)
   for (int64_t j = 1; j < m; j++) best = v[j] > best ? v[j] : best;
   for (int64_t j = 0; j < m; j++) {
     if (v[j] == best) return int32_t(j);
@@ -95,7 +108,7 @@ void nearestCenter(const Args& args) {
   const int64_t block = 256;
   int64_t tiles = (n + block - 1) / block;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {
-    std::vector<float> xn(static_cast<size_t>(d)), cn(static_cast<size_t>(m * d)), ct(static_cast<size_t>(m * d)), sim(static_cast<size_t>(m));
+    std::vector<float> xn(static_cast<size_t>(4 * d)), cn(static_cast<size_t>(m * d)), ct(static_cast<size_t>(m * d)), sim(static_cast<size_t>(4 * m));
     int64_t normalisedGroup = -1;
     for (int64_t q = q0; q < q1; q++) {
       int64_t g = q / tiles, i0 = (q % tiles) * block, i1 = std::min(n, i0 + block);
@@ -105,10 +118,12 @@ void nearestCenter(const Args& args) {
           for (int64_t k = 0; k < d; k++) ct[size_t(k * m + j)] = cn[size_t(j * d + k)];
         normalisedGroup = g;
       }
-      for (int64_t i = i0; i < i1; i++) {
-        normalizeRows(xn.data(), x + (g * n + i) * d, 0, 1, d, kNormEps);
-        similarities(sim.data(), xn.data(), ct.data(), m, d);
-        index[g * n + i] = firstMax(sim.data(), m);
+      for (int64_t i = i0; i < i1; i += 4) {
+        int64_t count = std::min<int64_t>(4, i1 - i);
+        // A short last group repeats its first point; only `count` results are kept.
+        for (int64_t p = 0; p < 4; p++) normalizeRows(xn.data() + p * d, x + (g * n + i + (p < count ? p : 0)) * d, 0, 1, d, kNormEps);
+        similarities4(sim.data(), xn.data(), ct.data(), m, d);
+        for (int64_t p = 0; p < count; p++) index[g * n + i + p] = firstMax(sim.data() + p * m, m);
       }
     }
   });
