@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { dataCommand } from "./commands/data.js";
+import { buildNativeCommand } from "./commands/build-native.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { installCommand } from "./commands/install.js";
@@ -26,6 +27,7 @@ program.addCommand(dataCommand());
 program.addCommand(installCommand());
 program.addCommand(uninstallCommand());
 program.addCommand(kernelCommand());
+program.addCommand(buildNativeCommand());
 
 try {
   await program.parseAsync(process.argv);
