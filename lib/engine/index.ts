@@ -10,6 +10,7 @@ export { doctor, type DoctorReport } from "./doctor.js";
 export {
   gelu,
   layerNorm,
+  normalizeAffine,
   l2Normalize,
   nearestCenter,
   clusterMean,

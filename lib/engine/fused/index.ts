@@ -7,5 +7,5 @@
  */
 export { gelu, referenceGelu } from "./activation.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
-export { layerNorm, l2Normalize, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
+export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
 export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";

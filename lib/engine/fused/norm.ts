@@ -22,10 +22,50 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: t
 
 /** The composition {@link layerNorm} stands for. */
 export function referenceLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon = 1e-5): T {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon))), gamma), beta) as T;
-  });
+  return normalizeAffine(x, gamma, beta, [x.rank - 1], epsilon);
+}
+
+/**
+ * (x − mean)·rstd·gamma + beta with mean and population variance over `axes` (gamma, beta along
+ * the last axis): layer norm over the last axis, GroupNorm(1) over all but the batch axis. One
+ * taped op keeping only x̂ and rstd for the backward pass:
+ *   g = dy·γ;  dx = rstd·(g − mean(g) − x̂·mean(g·x̂));  dγ = Σ dy·x̂;  dβ = Σ dy.
+ */
+export function normalizeAffine<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, axes: number[], epsilon = 1e-5): T {
+  const key = `${axes.join(",")}|${epsilon}`;
+  let op = affineNormOps.get(key);
+  if (!op) {
+    op = affineNormOp(axes, epsilon);
+    affineNormOps.set(key, op);
+  }
+  return op(x, gamma, beta) as T;
+}
+
+type AffineNorm = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+const affineNormOps = new Map<string, AffineNorm>();
+
+function affineNormOp(axes: number[], epsilon: number): AffineNorm {
+  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, gamma, beta] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const [xhat, rstd] = tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, axes, true);
+      const r = tf.rsqrt(tf.add(variance, epsilon));
+      return [tf.mul(tf.sub(x, mean), r), r];
+    });
+    save([xhat!, rstd!, gamma]);
+    return {
+      value: tf.tidy(() => tf.add(tf.mul(xhat!, gamma), beta)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [xh, r, g0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const g = tf.mul(dy, g0);
+          const dx = tf.mul(r, tf.sub(tf.sub(g, tf.mean(g, axes, true)), tf.mul(xh, tf.mean(tf.mul(g, xh), axes, true))));
+          const outer = Array.from({ length: dy.rank - 1 }, (_, i) => i);
+          return [dx, tf.sum(tf.mul(dy, xh), outer), tf.sum(dy, outer)];
+        }),
+    };
+  }) as AffineNorm;
 }
 
 const layerNormGradient = (): tf.GradConfig => ({
