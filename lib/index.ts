@@ -6,10 +6,12 @@
  *
  * @packageDocumentation
  */
+import * as cluenet from "./cluenet/index.js";
 import * as engine from "./engine/index.js";
+import * as nn from "./nn/index.js";
 
 export { tf } from "./engine/index.js";
-export { engine };
+export { engine, nn, cluenet };
 
 // The backend is chosen before any tensor exists, so a notebook never starts on a backend the
 // library would later switch away from. A bad CLUELAB_BACKEND fails the import with its reason.

@@ -20,6 +20,8 @@ packages=(
   python3-numpy
   # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
   chromium
+  # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
+  python3-torch
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then
