@@ -7,6 +7,9 @@ import { createRequire } from "node:module";
 import { dataCommand } from "./commands/data.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { installCommand } from "./commands/install.js";
+import { kernelCommand } from "./commands/kernel.js";
+import { uninstallCommand } from "./commands/uninstall.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -20,6 +23,9 @@ const program = new Command("cluelab")
 program.addCommand(doctorCommand());
 program.addCommand(demoCommand());
 program.addCommand(dataCommand());
+program.addCommand(installCommand());
+program.addCommand(uninstallCommand());
+program.addCommand(kernelCommand());
 
 try {
   await program.parseAsync(process.argv);
