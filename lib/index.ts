@@ -12,6 +12,12 @@ import * as nn from "./nn/index.js";
 
 export { tf } from "./engine/index.js";
 export { engine, nn, cluenet };
+/** The papers' datasets from their real formats, with seeded batch loaders (see {@link datasets.fashionMnist}). */
+export * as datasets from "./data/index.js";
+/** Seeded, composable augmentations for `dataset.batches({ augment })`, named after torchvision's. */
+export * as transforms from "./data/transforms/index.js";
+/** Training loop, AdamW, schedules, checkpoints, live views, recipes and ablations. */
+export * as train from "./train/index.js";
 
 // The backend is chosen before any tensor exists, so a notebook never starts on a backend the
 // library would later switch away from. A bad CLUELAB_BACKEND fails the import with its reason.
