@@ -9,6 +9,7 @@ import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { installCommand } from "./commands/install.js";
 import { kernelCommand } from "./commands/kernel.js";
+import { trainCommand } from "./commands/train.js";
 import { uninstallCommand } from "./commands/uninstall.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -26,6 +27,7 @@ program.addCommand(dataCommand());
 program.addCommand(installCommand());
 program.addCommand(uninstallCommand());
 program.addCommand(kernelCommand());
+program.addCommand(trainCommand());
 
 try {
   await program.parseAsync(process.argv);
