@@ -15,6 +15,6 @@
 export { clusterMaps, fromTrace, mapOf, type ClusterMaps, type StageMaps } from "./trace.js";
 export { masks, type ClusterMask } from "./masks.js";
 export { rankClusters, gaussianBlur, type OcclusionOptions, type OcclusionRanking, type ClusterImportance, type Classifier } from "./occlusion.js";
-export { overlay, overlayGrid, overlayPixels, type BaseImage, type OverlayOptions } from "./overlay.js";
+export { overlay, overlayGrid, overlayPixels, colorMap, type BaseImage, type OverlayOptions } from "./overlay.js";
 export { heatmap, importanceHeatmap } from "./heatmap.js";
 export { clusterColor, cssColor } from "./palette.js";

@@ -34,21 +34,44 @@ function imagePixels(maps: ClusterMaps, image: number, base: BaseImage): { pixel
 
 /** RGB 0–255 pixels of image `image` with `map` (a cluster per pixel) blended over it. */
 export function overlayPixels(maps: ClusterMaps, image: number, map: Int32Array | null, base: BaseImage, options: OverlayOptions = {}): Uint8Array {
-  const alpha = options.alpha ?? 0.55;
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alpha must be in [0, 1], got ${alpha}`);
   const { pixels, channels, offset } = imagePixels(maps, image, base);
-  const only = options.only ? new Set(options.only) : null;
   const n = maps.height * maps.width;
+  const own = offset === 0 && pixels.length === n * channels ? pixels : Array.prototype.slice.call(pixels, offset, offset + n * channels) as number[];
+  return colorMap(map, maps.width, maps.height, { base: own, channels, ...options }).pixels as Uint8Array;
+}
+
+/**
+ * A cluster map (one cluster index per pixel, row-major) in the clusters' colours, blended over
+ * `base` (pixels in [0, 1], grey or RGB) when given: an RGB image for `image` / `imageGrid`.
+ * With `map` null, just the base image in RGB.
+ */
+export function colorMap(
+  map: ArrayLike<number> | null,
+  width: number,
+  height: number,
+  options: OverlayOptions & { base?: ArrayLike<number>; channels?: number } = {},
+): RawImage & { pixels: Uint8Array } {
+  const alpha = options.base ? (options.alpha ?? 0.55) : 1;
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alpha must be in [0, 1], got ${alpha}`);
+  const n = width * height;
+  if (map && map.length !== n) throw new RangeError(`the map has ${map.length} values, not ${width}×${height}`);
+  const channels = options.channels ?? (options.base ? options.base.length / n : 1);
+  if (options.base && (![1, 3].includes(channels) || options.base.length !== n * channels)) {
+    throw new RangeError(`the base image has ${options.base.length} values, not ${width}×${height}×(1 or 3)`);
+  }
+  if (!map && !options.base) throw new RangeError("colorMap needs a map, a base image, or both");
+  const only = options.only ? new Set(options.only) : null;
   const out = new Uint8Array(n * 3);
   for (let p = 0; p < n; p++) {
+    const m = map?.[p];
+    const coloured = m !== undefined && (only === null || only.has(m));
+    const color = coloured ? clusterColor(m) : null;
     for (let k = 0; k < 3; k++) {
-      const v = Math.min(1, Math.max(0, pixels[offset + p * channels + (channels === 1 ? 0 : k)]!)) * 255;
-      const m = map?.[p];
-      const coloured = m !== undefined && (only === null || only.has(m));
-      out[p * 3 + k] = Math.round(coloured ? (1 - alpha) * v + alpha * clusterColor(m)[k]! : v);
+      const v = options.base ? Math.min(1, Math.max(0, options.base[p * channels + (channels === 1 ? 0 : k)]!)) * 255 : 255;
+      out[p * 3 + k] = Math.round(color ? (1 - alpha) * v + alpha * color[k]! : v);
     }
   }
-  return out;
+  return { pixels: out, width, height, channels: 3 };
 }
 
 /** One overlay: image `image` of the batch with the cluster map of `stage` and `head`. */
