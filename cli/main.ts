@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
+import { ablateCommand } from "./commands/ablate.js";
 import { dataCommand } from "./commands/data.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
@@ -28,6 +29,7 @@ program.addCommand(installCommand());
 program.addCommand(uninstallCommand());
 program.addCommand(kernelCommand());
 program.addCommand(trainCommand());
+program.addCommand(ablateCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -41,6 +41,9 @@ export interface Recipe {
   evalAugment(): Transform | null;
 }
 
+/** What every CLUENet recipe shares: AdamW's decoupled decay 0.05, warmup from 1e-6, cosine to 1e-5, plain cross-entropy, no clipping. */
+const PAPER = { weightDecay: 0.05, minLr: 1e-5, warmupLr: 1e-6, labelSmoothing: 0, clipGradNorm: null } as const;
+
 const cifar = (name: "cifar100" | "cifar10", model: string): Recipe => ({
   name,
   summary: `${name === "cifar100" ? "CIFAR-100" : "CIFAR-10"}: AdamW lr 1.5e-2 wd 0.05, batch 256, 100 + 5 warmup epochs, cosine to 1e-5, random crop (pad 4) + flip`,
@@ -50,12 +53,8 @@ const cifar = (name: "cifar100" | "cifar10", model: string): Recipe => ({
   epochs: 105,
   warmupEpochs: 5,
   lr: 1.5e-2,
-  weightDecay: 0.05,
-  minLr: 1e-5,
-  warmupLr: 1e-6,
   granularity: "epoch",
-  labelSmoothing: 0,
-  clipGradNorm: null,
+  ...PAPER,
   trainSplit: "train",
   evalSplit: "test",
   trainAugment: () => transforms.recipes.cifarTrain(name === "cifar100" ? transforms.stats.cifar100 : transforms.stats.cifar10),
@@ -71,12 +70,8 @@ const grey = (name: "fashion-mnist" | "mnist"): Recipe => ({
   epochs: 10,
   warmupEpochs: 1,
   lr: 2e-3,
-  weightDecay: 0.05,
-  minLr: 1e-5,
-  warmupLr: 1e-6,
   granularity: "step",
-  labelSmoothing: 0,
-  clipGradNorm: null,
+  ...PAPER,
   trainSplit: "train",
   evalSplit: "test",
   trainAugment: () => (name === "mnist" ? transforms.recipes.mnistTrain() : transforms.recipes.fashionMnistTrain()),
@@ -98,12 +93,8 @@ export const RECIPES: Readonly<Record<RecipeData, Recipe>> = {
     epochs: 105,
     warmupEpochs: 5,
     lr: 2e-3,
-    weightDecay: 0.05,
-    minLr: 1e-5,
-    warmupLr: 1e-6,
     granularity: "epoch",
-    labelSmoothing: 0,
-    clipGradNorm: null,
+    ...PAPER,
     trainSplit: "clue-train",
     evalSplit: "clue-val",
     imageSize: 256,

@@ -75,3 +75,21 @@ describe("cluelab train", () => {
     assert.match(empty.stderr, /holds no checkpoint/);
   });
 });
+
+describe("cluelab ablate", () => {
+  test("trains the chosen rows for every seed and prints the table of mean ± spread; writes JSON", async () => {
+    const json = join(dir, "ablation.json");
+    const result = await run(
+      process.execPath,
+      [CLI, "ablate", "--data", "fashion-mnist", "--rows", "CLUENet,no gate", "--seeds", "0,1", "--max-steps", "1", "--batch", "8", "--train-subset", "16", "--eval-subset", "16", "--workers", "0", "--json", json, ...SMALL],
+      { timeoutMs: 240_000 },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /run 4\/4: no gate, seed 1: 1 steps/);
+    assert.match(result.stdout, /CLUENet\s+all innovations on\s+\d+\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+\s+2\/2/);
+    const saved = JSON.parse(await readFile(json, "utf8")) as { rows: Array<{ runs: unknown[] }> };
+    assert.deepEqual(saved.rows.map((r) => r.runs.length), [2, 2]);
+    const bad = await run(process.execPath, [CLI, "ablate", "--data", "fashion-mnist", "--rows", "no brain"]);
+    assert.match(bad.stderr, /unknown row "no brain"; the rows are: CLUENet, hard local aggregation/);
+  });
+});
