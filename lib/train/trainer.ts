@@ -14,6 +14,7 @@ import { clipByGlobalNorm } from "./clip.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { crossEntropy } from "./loss.js";
 import { variableNames, type TrainableModel } from "./model.js";
+import { resetEngineAfterTermination } from "./recover.js";
 import { ConstantRate, WarmupCosine, scheduleFromJSON, type Schedule, type WarmupCosineOptions } from "./schedule.js";
 
 /** How to train: optimizer, schedule, regularisation. Fixed for the life of a run (checkpoints keep them). */
@@ -110,6 +111,8 @@ export class Trainer {
   #lastCheckpoint: string | undefined;
   #savedStep = -1;
   #running = false;
+  /** Set during the synchronous part of a step; still set when a step was terminated mid-way. */
+  #inStep = false;
 
   constructor(model: TrainableModel, options: TrainerOptions = {}) {
     checkModel(model);
@@ -160,6 +163,7 @@ export class Trainer {
    * Another `fit` on the same trainer continues where this one stopped.
    */
   async fit(options: FitOptions): Promise<FitResult> {
+    this.#recoverIfCutOff();
     if (this.#running) throw new Error("this trainer is already running fit(); wait for it (or stop it) before starting another");
     const { train, epochs } = options;
     if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`fit: epochs must be a positive integer, got ${epochs}`);
@@ -211,6 +215,11 @@ export class Trainer {
             const event = await this.#trainStep(batch, last);
             last = performance.now();
             await emit(callbacks, "onStepEnd", event);
+            // A full event-loop turn between steps (a timer, not setImmediate, so that due timers
+            // run too): the kernel's interrupt (which aborts the signal), comm messages, the
+            // kernel's batched stdout and the throttled redraws of live outputs are all
+            // event-loop tasks, which a data source resolving in microtasks would starve.
+            await new Promise<void>((resolve) => setTimeout(resolve, 0));
             if (ckpt?.everySteps && this.#step % ckpt.everySteps === 0) await this.#checkpoint(ckpt, callbacks);
           }
         }
@@ -269,6 +278,7 @@ export class Trainer {
 
   /** Loss and top-1/top-3 accuracy of the model over `source` (inference mode). */
   evaluate(source: BatchSource, options: { signal?: AbortSignal } = {}): Promise<EvalResult> {
+    this.#recoverIfCutOff();
     return evaluate(this.model, source, options);
   }
 
@@ -278,6 +288,7 @@ export class Trainer {
    * Returns the checkpoint's folder.
    */
   async save(dir: string, options: { keep?: number } = {}): Promise<string> {
+    this.#recoverIfCutOff();
     const variables = this.model.trainableWeights;
     const record: TrainerRecord = {
       format: CHECKPOINT_FORMAT,
@@ -363,6 +374,22 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
+  /**
+   * A step is synchronous from its start to its commit, so when this runs (from other code) with
+   * the step flag still set, that step was terminated by a hard interrupt: its `fit` will never
+   * return. The trainer's state is the one before that step; the engine needs repair.
+   */
+  #recoverIfCutOff(): void {
+    if (!this.#inStep) return;
+    this.#inStep = false;
+    this.#running = false;
+    const { stranded } = resetEngineAfterTermination();
+    console.warn(
+      `cluelab: the training step after step ${this.#step} was cut off by a hard interrupt (the kernel stops a cell that does not yield within its grace period). ` +
+        `The trainer continues from step ${this.#step}; TensorFlow.js' engine was reset (${stranded} tensors of the cut-off step stay allocated until the kernel restarts).`,
+    );
+  }
+
   async #checkpoint(options: CheckpointOptions, callbacks: readonly Callback[]): Promise<void> {
     if (this.#savedStep === this.#step) return;
     const path = await this.save(options.dir, options.keep === undefined ? {} : { keep: options.keep });
@@ -379,6 +406,7 @@ export class Trainer {
     const randomBefore = typeof this.model.randomState === "function" ? this.model.randomState() : undefined;
     const images = batch.x.shape[0];
     const kept: tf.Tensor[] = [];
+    this.#inStep = true;
     try {
       let correct: tf.Scalar | undefined;
       const { value: loss, grads } = tf.variableGrads(() => {
@@ -399,6 +427,7 @@ export class Trainer {
       this.optimizer.applyGradients(variables, gradients, lr);
       this.#step++;
       this.#batch++;
+      this.#inStep = false;
       tf.dispose(kept.filter((t) => t !== loss && t !== correct && t !== norm));
       batch.dispose();
       const [lossValue, correctValue, normValue] = await Promise.all([loss.data(), correct!.data(), norm?.data()]);
@@ -425,6 +454,7 @@ export class Trainer {
         imagesPerSecond: seconds > 0 ? images / seconds : 0,
       };
     } catch (error) {
+      this.#inStep = false;
       tf.dispose(kept);
       batch.dispose();
       if (this.#batch === index && randomBefore !== undefined) this.model.setRandomState?.(randomBefore);

@@ -79,21 +79,29 @@ export function liveChart(options: LiveChartOptions = {}): Callback & { readonly
       if (!figure) return;
       emaLoss = smooth(emaLoss, event.loss);
       emaAcc = smooth(emaAcc, event.accuracy);
-      figure.extend(RAW_LOSS, { x: event.progress, y: event.loss });
-      figure.extend(LOSS, { x: event.progress, y: emaLoss });
-      figure.extend(ACC, { x: event.progress, y: emaAcc });
+      // One redraw request per step (three extends would leave two to a timer that cannot fire while the next step runs).
+      append(figure, [[RAW_LOSS, event.progress, event.loss], [LOSS, event.progress, emaLoss], [ACC, event.progress, emaAcc]]);
     },
     onEpochEnd(event: EpochEvent) {
       if (!figure || !event.validation) return;
       const x = event.epoch + 1;
-      figure.extend(VAL_LOSS, { x, y: event.validation.loss });
-      figure.extend(VAL_TOP1, { x, y: event.validation.top1 });
-      figure.extend(VAL_TOP3, { x, y: event.validation.top3 });
+      append(figure, [[VAL_LOSS, x, event.validation.loss], [VAL_TOP1, x, event.validation.top1], [VAL_TOP3, x, event.validation.top3]]);
     },
     onTrainEnd() {
       figure?.flush();
     },
   };
+}
+
+/** Appends one point to each of several traces, with a single (throttled) redraw. */
+function append(figure: PlotlyFigure, points: Array<[trace: number, x: number, y: number]>): void {
+  figure.update((f) => {
+    for (const [trace, x, y] of points) {
+      const t = f.data[trace]!;
+      (t.x as number[]).push(x);
+      (t.y as number[]).push(y);
+    }
+  });
 }
 
 function validationPoints(h: TrainHistory): { x: number[]; loss: number[]; top1: number[]; top3: number[] } {
