@@ -58,8 +58,8 @@ export async function countBatch(logits: tf.Tensor2D, labels: tf.Tensor1D): Prom
 export interface EvaluateOptions {
   /** Stop early when this signal aborts (the result covers the batches seen). */
   signal?: AbortSignal;
-  /** Called after each batch with the number of samples seen so far. */
-  onBatch?: (seen: number) => void;
+  /** Called (and awaited) after each batch with the number of samples seen so far. */
+  onBatch?: (seen: number) => void | Promise<void>;
 }
 
 /**
@@ -82,7 +82,9 @@ export async function evaluate(model: TrainableModel, source: BatchSource, optio
       batch.dispose();
     }
     addCounts(total, counts);
-    options.onBatch?.(total.count);
+    await options.onBatch?.(total.count);
+    // A full event-loop turn: an interrupt (the signal) and live outputs must get through.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
     if (options.signal?.aborted) break;
   }
   return summarize(total, (performance.now() - started) / 1000);

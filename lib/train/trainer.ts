@@ -233,7 +233,12 @@ export class Trainer {
         }
         let validation: EvalResult | undefined;
         if (options.validation) {
-          const result = await evaluate(this.model, options.validation, signal ? { signal } : {});
+          const epoch = this.#epoch;
+          const total = options.validation.samples;
+          const result = await evaluate(this.model, options.validation, {
+            ...(signal ? { signal } : {}),
+            onBatch: (seen) => emit(callbacks, "onValidationBatch", { epoch, seen, ...(total !== undefined ? { total } : {}) }),
+          });
           if (!signal?.aborted) validation = lastValidation = result;
         }
         const lrOfEpoch = this.schedule.rate(this.optimizer.lr, this.#epoch + (train.length - 1) / train.length);

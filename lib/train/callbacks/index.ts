@@ -1,4 +1,4 @@
-export type { Callback, TrainBeginEvent, StepEvent, EpochEvent, CheckpointEvent, TrainEndEvent, TrainHistory, StopReason } from "./types.js";
+export type { Callback, TrainBeginEvent, StepEvent, EpochEvent, ValidationBatchEvent, CheckpointEvent, TrainEndEvent, TrainHistory, StopReason } from "./types.js";
 export { liveChart, type LiveChartOptions } from "./live-chart.js";
 export { progressBar } from "./progress-bar.js";
 export { textLog } from "./text-log.js";

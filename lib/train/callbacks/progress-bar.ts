@@ -8,6 +8,7 @@ export function progressBar(options: { label?: string } = {}): Callback {
   let bar: Progress | undefined;
   let epochs = 0;
   let validation = "";
+  let lastStep = "";
   return {
     onTrainBegin(event) {
       const remaining = Math.max(0, event.totalSteps - event.startStep);
@@ -17,7 +18,11 @@ export function progressBar(options: { label?: string } = {}): Callback {
       if (last) validation = ` · val top-1 ${percent(last.top1)}`;
     },
     onStepEnd(e) {
-      bar?.increment(1, `epoch ${e.epoch + 1}/${epochs} · loss ${lossText(e.loss)} · acc ${percent(e.accuracy)} · lr ${lrText(e.lr)} · ${e.imagesPerSecond.toFixed(1)} img/s${validation}`);
+      lastStep = `epoch ${e.epoch + 1}/${epochs} · loss ${lossText(e.loss)} · acc ${percent(e.accuracy)} · lr ${lrText(e.lr)} · ${e.imagesPerSecond.toFixed(1)} img/s`;
+      bar?.increment(1, lastStep + validation);
+    },
+    onValidationBatch(e) {
+      bar?.update(bar.value, `${lastStep} · validating ${e.seen}${e.total !== undefined ? `/${e.total}` : ""}`);
     },
     onEpochEnd(e) {
       if (e.validation) validation = ` · val top-1 ${percent(e.validation.top1)}`;

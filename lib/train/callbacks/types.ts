@@ -57,6 +57,15 @@ export interface EpochEvent {
   seconds: number;
 }
 
+/** Sent after every validation batch. */
+export interface ValidationBatchEvent {
+  /** The epoch being validated (0-based). */
+  epoch: number;
+  /** Samples evaluated so far, and in all (when the source knows). */
+  seen: number;
+  total?: number;
+}
+
 /** Sent after a checkpoint was written. */
 export interface CheckpointEvent {
   step: number;
@@ -89,6 +98,7 @@ export interface TrainHistory {
 export interface Callback {
   onTrainBegin?(event: TrainBeginEvent): void | Promise<void>;
   onStepEnd?(event: StepEvent): void | Promise<void>;
+  onValidationBatch?(event: ValidationBatchEvent): void | Promise<void>;
   onEpochEnd?(event: EpochEvent): void | Promise<void>;
   onCheckpoint?(event: CheckpointEvent): void | Promise<void>;
   onTrainEnd?(event: TrainEndEvent): void | Promise<void>;
