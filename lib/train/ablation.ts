@@ -34,7 +34,7 @@ export const CLUENET_ABLATIONS: readonly AblationRow[] = [
   { name: "no assignment sharing", overrides: { shareAssignment: false }, note: "every block assigns again" },
   { name: "FEC pool", overrides: { pool: "fec" }, note: "FEC's cluster pooling between stages" },
   { name: "strided conv pool", overrides: { pool: "conv" }, note: "3×3 stride-2 conv between stages" },
-  { name: "2×2 clusters", overrides: { clusters: 2 }, note: "4 centers per stage instead of 16" },
+  { name: "2×2 clusters", overrides: { clusters: 2 }, note: "a 2×2 grid of centers in every stage" },
   { name: "fixed temperature", overrides: { learnableTemperature: false }, note: "τ fixed at its initial 2.13" },
   { name: "CoC mixer", overrides: { mixer: "coc" }, note: "Context Clusters' token mixer" },
 ];
