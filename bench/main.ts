@@ -6,12 +6,16 @@
  * Output contract, shared by every benchmark: the report goes to stdout (a table, or with
  * `--json` exactly one JSON object and nothing else); progress and library chatter go to stderr.
  */
+import { run as cluenet } from "./cluenet.js";
+import { run as data } from "./data.js";
 import { run as engine } from "./engine.js";
 import type { BenchRun } from "./types.js";
 
 /** Benchmark name → its module's run function, with a one-line description for the listing. */
 const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
+  data: { run: data, about: "images/s the batch loader delivers (Fashion-MNIST, a JPEG folder) beside the training step's own speed, and their overlap" },
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+  cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
 };
 
 function usage(): string {

@@ -4,10 +4,11 @@
  * @packageDocumentation
  */
 import { inspect } from "node:util";
+import { tf } from "../engine/tf.js";
+import { datasetBundle } from "./display.js";
 import { DataError } from "./errors.js";
 import { bytesToImage, formatShape, type Image, type Shape } from "./image.js";
-import { tf } from "../engine/tf.js";
-import { BatchLoader, type Batch, type BatchBase, type BatchOptions, type MultiViewBatch } from "./loader.js";
+import { BatchLoader, type Batch, type BatchOptions, type MultiViewBatch } from "./loader.js";
 import { BatchAssembler } from "./pipeline/assemble.js";
 import { openReader, sourceLength, type SourceSpec } from "./pipeline/source.js";
 import { Rng, permutation } from "./random.js";
@@ -38,19 +39,6 @@ export interface DatasetInit {
   origin: string;
   skipBad?: boolean;
   skipped?: SkipReport;
-}
-
-/** Hooks the display module installs (kept apart so datasets work without any display code). */
-export interface DatasetDisplay {
-  dataset(ds: ImageDataset): Promise<Record<string, unknown>>;
-  batch<B extends BatchBase>(batch: B, ds: ImageDataset, info: { normalize: { mean: readonly number[]; std: readonly number[] } | undefined }): B;
-}
-
-let displayHooks: DatasetDisplay | undefined;
-
-/** Installs the rendering of datasets and batches in notebooks (done by the data module's index). */
-export function setDatasetDisplay(hooks: DatasetDisplay): void {
-  displayHooks = hooks;
 }
 
 /** Options of {@link ImageDataset.subset}. */
@@ -181,7 +169,7 @@ export class ImageDataset {
         labels: this.sourceLabels,
         shape: this.shape,
         skipBad: this.skipBad,
-        decorate: displayHooks ? (batch, info) => displayHooks!.batch(batch, this, info) : undefined,
+        classes: this.classes,
       },
       options,
     );
@@ -257,8 +245,7 @@ export class ImageDataset {
 
   /** Notebook display: a grid of the first images with their class names (Jupyter display protocol). */
   async [Symbol.for("Jupyter.display")](): Promise<Record<string, unknown>> {
-    if (!displayHooks) return { "text/plain": this.toString() };
-    return displayHooks.dataset(this);
+    return datasetBundle(this);
   }
 }
 

@@ -26,3 +26,4 @@ export { stl10, STL10_CLASSES, type Stl10Options } from "./sets/stl10.js";
 export { miniImagenet, clueSplit, CLUE_SPLIT, MINI_IMAGENET_NAMES, type MiniImagenetOptions, type MiniImagenetSplit } from "./sets/mini-imagenet.js";
 export { imageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions, type ImageLoadOptions } from "./sets/image-folder.js";
 export { searchPath, cacheDir, defaultDataDir } from "./locate.js";
+export { download, DOWNLOADABLE, MIRROR_ENV, type DownloadOptions, type DownloadResult, type DownloadProgress } from "./download/index.js";

@@ -6,6 +6,8 @@
  */
 import { availableParallelism } from "node:os";
 import { tf } from "../engine/tf.js";
+import { currentAbortSignal, JUPYTER_DISPLAY } from "../display/protocol.js";
+import { batchBundle } from "./display.js";
 import { formatShape, type Shape } from "./image.js";
 import { Rng, shuffleInPlace } from "./random.js";
 import type { AssemblerConfig, BatchJob, BatchResult, SkippedSample } from "./pipeline/assemble.js";
@@ -69,8 +71,8 @@ export interface LoaderSource {
   labels: Int32Array;
   shape: Shape;
   skipBad: boolean;
-  /** Decorates each batch (display support); may be absent. */
-  decorate?: <B extends BatchBase>(batch: B, info: { normalize: { mean: readonly number[]; std: readonly number[] } | undefined }) => B;
+  /** Class names, for the batches' displays. */
+  classes: readonly string[];
 }
 
 /** Stream identifier of the shuffle, distinct from the augmentation's. */
@@ -78,7 +80,8 @@ const SHUFFLE_STREAM = 0x53485546;
 
 /**
  * A reusable batch iterator: each `for await` over it runs one epoch (the next one each time),
- * in an order and with augmentations determined by `seed` and the epoch number alone.
+ * in an order and with augmentations determined by `seed` and the epoch number alone. Inside
+ * the cluelab kernel, interrupting the cell ends the loop at the next batch.
  */
 export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B> {
   /** Samples per batch. */
@@ -176,6 +179,8 @@ export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B
     try {
       refill();
       while (pending.length > 0) {
+        // An interrupted notebook cell stops the epoch here (the finally below closes the workers).
+        currentAbortSignal()?.throwIfAborted();
         const result = await pending.shift()!;
         refill();
         this.skipped.push(...result.skipped);
@@ -194,8 +199,10 @@ export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B
     const views = result.views.map((v) => tf.tensor4d(v, [size, h, w, c], "float32"));
     const y = tf.tensor1d(labels, "int32");
     const dispose = () => tf.dispose([...views, y]);
-    const batch = (this.config.transform?.kind === "views" ? { views, y, size, dispose } : { x: views[0]!, y, size, dispose }) as unknown as B;
-    return this.data.decorate ? this.data.decorate(batch, { normalize: this.normalizeInfo }) : batch;
+    const batch = this.config.transform?.kind === "views" ? { views, y, size, dispose } : { x: views[0]!, y, size, dispose };
+    // Shown in a notebook as an image grid with class names (not enumerable: printing stays short).
+    Object.defineProperty(batch, JUPYTER_DISPLAY, { value: () => batchBundle(views, y, this.data.classes, this.normalizeInfo) });
+    return batch as unknown as B;
   }
 }
 

@@ -22,6 +22,8 @@ export interface FixtureSpec {
   seed?: number;
   overrides?: Record<string, unknown>;
   grads?: boolean;
+  /** Also write checkpoint.pth, a torch.save'd training checkpoint of the weights. */
+  pth?: boolean;
 }
 
 /** Runs the reference script with a JSON list on stdin; returns its JSON answer. */

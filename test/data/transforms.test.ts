@@ -6,7 +6,7 @@ import { Rng } from "../../lib/data/random.js";
 import { resampleBox, resizedCropBox } from "../../lib/data/transforms/geometry.js";
 import * as transforms from "../../lib/data/transforms/index.js";
 
-const { applyTransform } = transforms;
+import { applyTransform } from "../../lib/data/transforms/apply.js";
 
 /** An image whose value at (r, c, ch) is distinct: (r * W + c) * C + ch + 1, scaled to (0, 1]. */
 function ramp(h: number, w: number, c: number): Image {
@@ -14,7 +14,7 @@ function ramp(h: number, w: number, c: number): Image {
   return { data: Float32Array.from({ length: n }, (_, i) => (i + 1) / n), height: h, width: w, channels: c };
 }
 
-const run = (t: transforms.Transform, img: Image, seed = 0) => applyTransform(t.spec, { ...img, data: img.data.slice() }, new Rng(seed));
+const run = (t: transforms.Transform, img: Image, seed = 0) => t.apply(img, seed);
 
 describe("transforms", () => {
   it("randomCrop with padding: a window of the zero-padded image at every offset, uniformly", () => {

@@ -14,7 +14,6 @@
 import { MultiView, Transform, type Size2, type TransformSpec } from "./spec.js";
 
 export { Transform, MultiView, type TransformSpec, type Size2 } from "./spec.js";
-export { applyTransform } from "./apply.js";
 
 function size2(size: number | Size2, what: string): Size2 {
   const s: Size2 = typeof size === "number" ? [size, size] : size;

@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-import { formatShape, type Shape } from "../image.js";
+import { formatShape, type Image, type Shape } from "../image.js";
+import { Rng } from "../random.js";
+import { applyTransform } from "./apply.js";
 
 /** Height and width in pixels. */
 export type Size2 = readonly [height: number, width: number];
@@ -105,6 +107,16 @@ export class Transform {
   /** The shape this transform turns an image of `input` shape into; throws when it cannot apply. */
   outputShape(input: Shape): Shape {
     return outputShapeOf(this.spec, input);
+  }
+
+  /**
+   * Runs the transform on one image (a copy; `image` is not modified) with the generator of
+   * `seed`, e.g. to look at what an augmentation does. Batches do this in the loader's workers.
+   */
+  apply(image: Image, seed = 0): Image {
+    const input = { ...image, data: image.data.slice() };
+    this.outputShape([image.height, image.width, image.channels]);
+    return applyTransform(this.spec, input, new Rng(seed));
   }
 
   /** This transform followed by `next`. */
