@@ -7,6 +7,7 @@ import { writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { OWN_MODULES } from "./paths.js";
+import { readConnectionFile } from "./wire/connection.js";
 import { inputBuffer } from "./runtime/prompt.js";
 import { Runtime } from "./runtime/runtime.js";
 import type { FromMain, Lifecycle, ToMain } from "./threads/messages.js";
@@ -24,23 +25,25 @@ export interface KernelOptions {
 }
 
 /** Starts the kernel; resolves once its sockets are bound. */
-export function startKernel(options: KernelOptions): Promise<void> {
+export async function startKernel(options: KernelOptions): Promise<void> {
   const log = (line: string) => writeSync(2, `[cluelab kernel] ${line}\n`);
   const buffer = inputBuffer();
   const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? 500);
-  const data: ProtocolWorkerData = { connectionFile: options.connectionFile, directory: process.cwd(), inputBuffer: buffer, graceMs, globals: GLOBALS };
+  // Read here first, so a bad file is one clear line, not a worker's stack trace.
+  const connection = readConnectionFile(options.connectionFile);
+  const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, graceMs, globals: GLOBALS };
   const worker = new Worker(new URL("./threads/protocol-worker.js", import.meta.url), { workerData: data, stdout: true, stderr: false });
   const runtime = new Runtime({
     post: (message: FromMain) => worker.postMessage(message),
     inputBuffer: buffer,
     modules: { directory: process.cwd(), builtins: OWN_MODULES },
     graceMs,
-    log,
+    log: process.env.CLUELAB_DEBUG ? log : () => {},
   });
   runtime.install();
-  // Ctrl-C in a terminal running the kernel: the signal worker handles SIGINT; this listener
-  // only keeps Node's default (exit) away in the instants it is not waiting.
-  process.on("SIGINT", () => {});
+  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy); this
+  // listener covers the instants it is not waiting, instead of Node's default (exit).
+  process.on("SIGINT", () => worker.postMessage({ type: "sigint" } satisfies FromMain));
   return new Promise((resolve, reject) => {
     worker.on("message", (message: ToMain | Lifecycle) => {
       if (message.type === "ready") resolve();
@@ -50,7 +53,7 @@ export function startKernel(options: KernelOptions): Promise<void> {
       else runtime.handle(message);
     });
     worker.on("error", (error) => {
-      log(`protocol worker failed: ${error.stack ?? error.message}`);
+      log(`protocol worker failed: ${process.env.CLUELAB_DEBUG ? error.stack : error.message}`);
       reject(error);
       process.exit(1);
     });
@@ -70,5 +73,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stderr.write("usage: node kernel/main.js --connection-file FILE (Jupyter passes it through the kernelspec)\n");
     process.exit(2);
   }
-  startKernel({ connectionFile }).catch(() => process.exit(1));
+  startKernel({ connectionFile }).catch((error: Error) => {
+    process.stderr.write(`cluelab kernel: ${error.message}\n`);
+    process.exit(1);
+  });
 }

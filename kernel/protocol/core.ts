@@ -153,6 +153,11 @@ export class KernelCore {
       return;
     }
     if (channel === "control" || type === "interrupt_request") {
+      if (type === "execute_request" || type.startsWith("comm_")) {
+        // Code and comms run in order on shell; on control they would overtake it.
+        this.options.log(`${type} is not served on control: ignored`);
+        return;
+      }
       void this.handle(message, channel);
     } else {
       this.shellQueue.push({ message, channel });

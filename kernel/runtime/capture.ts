@@ -2,10 +2,11 @@
  * Captures what user code (and the libraries it calls) writes to `process.stdout` and
  * `process.stderr` — `console.log` included — and hands it on as `stream` outputs.
  *
- * Writes are batched: consecutive text of one stream goes out together, at the latest after
- * `intervalMs` or when another output must keep its place after it (callers `flush()` first).
- * A synchronous loop that prints still streams: the age of the batch is checked on every write,
- * not only by a timer (timers cannot fire while the loop runs).
+ * Writes are batched only when they come fast: text written when nothing went out for
+ * `intervalMs` goes at once (so "starting…" printed before long synchronous work shows before
+ * it, as no timer can fire during it); later text of a burst goes out together, at the latest
+ * after `intervalMs` (checked on every write, and by a timer), or when another output must keep
+ * its place after it (callers `flush()` first).
  */
 import { StringDecoder } from "node:string_decoder";
 
@@ -15,6 +16,7 @@ export class OutputCapture {
   private name: StreamName | undefined;
   private text = "";
   private since = 0;
+  private lastFlush = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
 
@@ -47,7 +49,8 @@ export class OutputCapture {
     if (this.text === "") this.since = performance.now();
     this.name = name;
     this.text += text;
-    if (this.text.length >= this.maxBatch || performance.now() - this.since >= this.intervalMs) this.flush();
+    const now = performance.now();
+    if (this.text.length >= this.maxBatch || now - this.since >= this.intervalMs || now - this.lastFlush >= this.intervalMs) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
 
@@ -60,6 +63,7 @@ export class OutputCapture {
     if (this.text === "" || !this.name) return;
     const { name, text } = this;
     this.text = "";
+    this.lastFlush = performance.now();
     this.emit(name, text);
   }
 }

@@ -84,7 +84,10 @@ export class Runtime {
       resolve: (specifier: string) => resolveFromNotebook(specifier, this.options.modules),
     };
     global.prompt = createPrompt(this.options.inputBuffer, (prompt) => this.ask(prompt));
+    // Node's types declare these globals, so cells may use them: give them the notebook's folder.
     global.require ??= createRequire(join(directory, "notebook.cjs"));
+    global.__dirname ??= directory;
+    global.__filename ??= join(directory, "notebook.ts");
     process.on("uncaughtException", (error) => this.reportAsync(error));
     process.on("unhandledRejection", (reason) => this.reportAsync(reason));
     this.capture.install();

@@ -35,16 +35,17 @@ export class CellMaps {
     return `cell [${entry.executionCount}], ${at}`;
   }
 
-  /** The frames of a stack, kernel frames removed and cell frames mapped. */
+  /**
+   * The frames of a stack, cell frames mapped. What lies below the outermost cell frame is the
+   * kernel's machinery that started the cell (never the user's), so it is cut off.
+   */
   frames(stack: string): string[] {
-    const lines = stack.split("\n");
-    const frames: string[] = [];
-    for (const line of lines) {
-      if (!/^\s+at /.test(line)) continue;
-      if (isKernelFrame(line)) continue;
-      frames.push(line.replace(CELL_FRAME, (_, cell: string, l: string, c: string) => this.describe(Number(cell), Number(l), Number(c))));
-    }
-    return frames;
+    let lines = stack.split("\n").filter((line) => /^\s+at /.test(line));
+    const outermost = lines.findLastIndex((line) => CELL_FRAME.test(line));
+    if (outermost >= 0) lines = lines.slice(0, outermost + 1);
+    return lines
+      .filter((line) => !isKernelFrame(line))
+      .map((line) => line.replace(CELL_FRAME, (_, cell: string, l: string, c: string) => this.describe(Number(cell), Number(l), Number(c))));
   }
 
   /** ename / evalue / traceback of a thrown value. */

@@ -13,7 +13,7 @@ import { Session } from "node:inspector";
 import type { ExecuteContext, ExecuteOutcome, Interpreter, KernelCore, Output, RequestContext } from "../protocol/core.js";
 import type { CompleteReply, ExecuteRequest, InspectReply, IsCompleteReply, JsonObject } from "../protocol/messages.js";
 import { answerPrompt } from "../runtime/prompt.js";
-import type { CheckerClient } from "./checker-client.js";
+import type { Requester } from "./worker-client.js";
 import { InputState, type FromMain, type ToMain } from "./messages.js";
 
 interface Active {
@@ -24,10 +24,11 @@ interface Active {
 
 export interface BridgeOptions {
   main: { postMessage(message: ToMain): void };
-  checker: Pick<CheckerClient, "request">;
+  checker: Requester;
   inputBuffer: SharedArrayBuffer;
   graceMs: number;
   log(line: string): void;
+  debug(line: string): void;
   /** Stops the process once the shutdown reply is out. */
   exit(restart: boolean): Promise<void>;
   /** Hard-stops JavaScript running on the main thread (defaults to the inspector). */
@@ -38,6 +39,8 @@ export class ThreadBridge implements Interpreter {
   core: Pick<KernelCore, "hold" | "cancelInput"> | undefined;
   private nextOrigin = 1;
   private active: Active | undefined;
+  /** Set while a cell is being type-checked; an interrupt then cancels it before it runs. */
+  private compiling: { interrupted: boolean } | undefined;
   private readonly comms = new Map<string, string>();
   /** True once the main thread answered since the last ping. */
   private mainAnswered = true;
@@ -70,13 +73,23 @@ export class ThreadBridge implements Interpreter {
       case "pong":
         this.mainAnswered = true;
         return;
+      case "sigint":
+        this.options.debug("SIGINT (main thread): interrupting");
+        return this.interrupt();
     }
   }
 
   async execute(request: ExecuteRequest, context: ExecuteContext): Promise<ExecuteOutcome> {
-    const compiled = await this.options.checker.request("compile", { code: request.code });
+    const started = performance.now();
+    const compiling = (this.compiling = { interrupted: false });
+    const compiled = await this.options.checker.request("compile", { code: request.code }).finally(() => (this.compiling = undefined));
+    if (compiling.interrupted) {
+      const evalue = "the cell was interrupted before it ran";
+      return { status: "error", error: { ename: "Interrupted", evalue, traceback: [`Interrupted: ${evalue}`] } };
+    }
     if (!compiled.ok) return { status: "error", error: compiled.error };
     for (const warning of compiled.warnings) context.publish({ msg_type: "stream", content: { name: "stderr", text: warning } });
+    const checked = performance.now();
     const outcome = await this.toMain(context, (origin) => ({
       type: "run",
       origin,
@@ -87,6 +100,7 @@ export class ThreadBridge implements Interpreter {
       allowStdin: context.allowStdin,
       userExpressions: request.user_expressions ?? {},
     }));
+    this.options.debug(`cell ${compiled.cell}: checked and compiled in ${(checked - started).toFixed(1)} ms, ran in ${(performance.now() - checked).toFixed(1)} ms`);
     return outcome ?? { status: "error", error: { ename: "KernelError", evalue: "the cell ended without an outcome", traceback: [] } };
   }
 
@@ -115,6 +129,7 @@ export class ThreadBridge implements Interpreter {
   }
 
   interrupt(): void {
+    if (this.compiling) this.compiling.interrupted = true;
     const active = this.active;
     this.options.main.postMessage({ type: "interrupt", origin: active?.origin ?? null });
     if (!active) return;
@@ -126,7 +141,7 @@ export class ThreadBridge implements Interpreter {
     const check = () => {
       if (this.active !== active) return;
       if (!this.mainAnswered) {
-        this.options.log(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
+        this.options.debug(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
         this.terminateMain();
         this.options.main.postMessage({ type: "interrupted", origin: active.origin });
       }

@@ -39,7 +39,9 @@ export type FromMain =
   | { type: "done"; origin: number; outcome: ExecuteOutcome }
   | { type: "input"; origin: number; prompt: string; password: boolean }
   | { type: "pong" }
-  | { type: "comm-done"; origin: number };
+  | { type: "comm-done"; origin: number }
+  /** SIGINT reached the main thread's own listener (the signal worker was not waiting). */
+  | { type: "sigint" };
 
 /** Protocol worker → main thread, once at start-up and at exit. */
 export type Lifecycle = { type: "ready" } | { type: "exit"; code: number };
@@ -62,7 +64,7 @@ export interface CheckerResults {
 export type CheckerResponse =
   | { id: number; ok: true; result: CheckerResults[keyof CheckerResults] }
   | { id: number; ok: false; error: string }
-  | { id: -1; log: string };
+  | { id: -1; log: string; debug?: boolean };
 
 /**
  * The shared buffer a synchronous `prompt()` waits on: [state, byte length] then UTF-8 bytes.

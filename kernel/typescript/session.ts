@@ -21,8 +21,8 @@
 import { join } from "node:path";
 import type * as TS from "typescript";
 import { ts } from "./ts.js";
-import type { CompleteReply, ErrorContent, InspectReply, IsCompleteReply } from "../protocol/messages.js";
-import { topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
+import type { CompleteReply, ErrorContent, InspectReply } from "../protocol/messages.js";
+import { mentionedNames, topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
 import { locate, typeErrorContent, warningText, WARNING_CODES, type Located } from "./diagnostics.js";
 import { CellHost } from "./host.js";
 import { replTransformer } from "./transform.js";
@@ -30,7 +30,7 @@ import { codePointsToUtf16, utf16ToCodePoints } from "./positions.js";
 
 const PREFIX = "__cluelab_";
 const SESSION = `${PREFIX}session`;
-const SLOT_BLOCK = 64;
+const SLOT_BLOCK = 32;
 /** A type alias of the session module's namespace type, in every slot. */
 const SESSION_TYPE = `${PREFIX}session`;
 
@@ -106,8 +106,9 @@ export class CellSession {
     const index = this.slots.length + 1;
     if (index > this.slotCapacity) this.growSlots();
     const name = this.file(`${PREFIX}cell${index}`);
-    const declared = topLevelDeclarations(this.parse(code));
-    const imports = this.importsFor(declared);
+    const parsed = this.parse(code);
+    const declared = topLevelDeclarations(parsed);
+    const imports = this.importsFor(declared, mentionedNames(parsed));
     this.host.setFile(name, code + this.tail(code, declared, imports));
 
     let { errors, warnings } = this.diagnose(name, code);
@@ -182,19 +183,6 @@ export class CellSession {
     return { found: true, data: { "text/plain": plain, "text/markdown": markdown }, metadata: {} };
   }
 
-  /** complete / incomplete / invalid, from the parser alone. */
-  isComplete(code: string): IsCompleteReply {
-    if (code.trim() === "") return { status: "complete" };
-    const diagnostics = parseDiagnostics(this.parse(code));
-    if (diagnostics.length === 0) return { status: "complete" };
-    const end = code.trimEnd().length;
-    const atEnd = diagnostics.every((d) => (d.start ?? 0) >= end || d.code === 1160 /* unterminated template */ || d.code === 1010 /* unterminated comment */);
-    if (!atEnd) return { status: "invalid" };
-    const lastLine = code.trimEnd().split("\n").at(-1) ?? "";
-    const indent = /^\s*/.exec(lastLine)![0] + (/[{([]\s*$/.test(lastLine) ? "  " : "");
-    return { status: "incomplete", indent };
-  }
-
   // ---- internals ----------------------------------------------------------------------------
 
   private file(base: string): string {
@@ -223,11 +211,14 @@ export class CellSession {
     this.host.setRoots([this.globalsFile, session, ...slots, this.scratch]);
   }
 
-  /** The earlier names a cell sees: every visible one it does not declare itself. */
-  private importsFor(declared: Declared[]): Map<string, BindingKind> {
+  /**
+   * The earlier names a cell sees: every visible one it does not declare itself (only those it
+   * mentions, when `mentioned` is given; completions need them all).
+   */
+  private importsFor(declared: Declared[], mentioned?: Set<string>): Map<string, BindingKind> {
     const own = new Set(declared.map((d) => d.name));
     const imports = new Map<string, BindingKind>();
-    for (const [name, { kind }] of this.visible) if (!own.has(name)) imports.set(name, kind);
+    for (const [name, { kind }] of this.visible) if (!own.has(name) && (mentioned?.has(name) ?? true)) imports.set(name, kind);
     return imports;
   }
 
@@ -253,10 +244,14 @@ export class CellSession {
   }
 
   private diagnose(name: string, code: string): { errors: Located[]; warnings: Located[] } {
-    const diagnostics = [...this.service.getSyntacticDiagnostics(name), ...this.service.getSemanticDiagnostics(name)];
+    const syntactic = this.service.getSyntacticDiagnostics(name);
     const errors: Located[] = [];
     const warnings: Located[] = [];
-    for (const diagnostic of diagnostics) {
+    // A syntax error past the cell's end (an unterminated comment or template swallowing the
+    // kernel's lines) is the cell's: locate() places it at the cell's end.
+    for (const diagnostic of syntactic) errors.push(locate(diagnostic, code));
+    if (errors.length > 0) return { errors, warnings };
+    for (const diagnostic of this.service.getSemanticDiagnostics(name)) {
       if (diagnostic.category !== ts.DiagnosticCategory.Error && !WARNING_CODES.has(diagnostic.code)) continue;
       if ((diagnostic.start ?? 0) > code.length) {
         // The kernel's own lines: a bookkeeping problem, not the user's; logged by the caller.
@@ -291,38 +286,26 @@ export class CellSession {
   }
 }
 
-function parseDiagnostics(file: TS.SourceFile): readonly TS.Diagnostic[] {
-  // `parseDiagnostics` is what the language service's getSyntacticDiagnostics returns for a file.
-  return (file as TS.SourceFile & { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
-}
+/** Completion kinds as JupyterLab's `_jupyter_types_experimental` names them (anything else: "variable"). */
+const COMPLETION_TYPES: Record<string, string> = {
+  function: "function",
+  "local function": "function",
+  method: "method",
+  construct: "method",
+  call: "method",
+  class: "class",
+  "local class": "class",
+  interface: "type",
+  type: "type",
+  enum: "type",
+  module: "module",
+  "external module name": "module",
+  keyword: "keyword",
+  property: "property",
+  getter: "property",
+  setter: "property",
+};
 
-/** Completion kinds as JupyterLab's `_jupyter_types_experimental` names them. */
 function completionType(kind: TS.ScriptElementKind): string {
-  switch (kind) {
-    case ts.ScriptElementKind.functionElement:
-    case ts.ScriptElementKind.localFunctionElement:
-      return "function";
-    case ts.ScriptElementKind.memberFunctionElement:
-    case ts.ScriptElementKind.constructSignatureElement:
-    case ts.ScriptElementKind.callSignatureElement:
-      return "method";
-    case ts.ScriptElementKind.classElement:
-    case ts.ScriptElementKind.localClassElement:
-      return "class";
-    case ts.ScriptElementKind.interfaceElement:
-    case ts.ScriptElementKind.typeElement:
-    case ts.ScriptElementKind.enumElement:
-      return "type";
-    case ts.ScriptElementKind.moduleElement:
-    case ts.ScriptElementKind.externalModuleName:
-      return "module";
-    case ts.ScriptElementKind.keyword:
-      return "keyword";
-    case ts.ScriptElementKind.memberVariableElement:
-    case ts.ScriptElementKind.memberGetAccessorElement:
-    case ts.ScriptElementKind.memberSetAccessorElement:
-      return "property";
-    default:
-      return "variable";
-  }
+  return COMPLETION_TYPES[kind] ?? "variable";
 }

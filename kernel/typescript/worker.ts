@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { CheckerRequest, CheckerResponse } from "../threads/messages.js";
+import { isComplete } from "./completeness.js";
 import { CellSession, type SessionSetup } from "./session.js";
 
 const { port, setup } = workerData as { port: MessagePort; setup: SessionSetup };
@@ -22,7 +23,7 @@ function serve(request: CheckerRequest): void {
       case "inspect":
         return reply({ id: request.id, ok: true, result: session.inspect(request.code, request.cursor, request.detailLevel) });
       case "isComplete":
-        return reply({ id: request.id, ok: true, result: session.isComplete(request.code) });
+        return reply({ id: request.id, ok: true, result: isComplete(request.code) });
     }
   } catch (error) {
     reply({ id: request.id, ok: false, error: (error as Error).stack ?? String(error) });
@@ -33,5 +34,5 @@ port.on("message", serve);
 // Requests that arrive while warming wait in the port's queue.
 const started = performance.now();
 session.warm();
-reply({ id: -1, log: `checker: warm in ${Math.round(performance.now() - started)} ms` });
+reply({ id: -1, log: `checker: warm in ${Math.round(performance.now() - started)} ms`, debug: true });
 parentPort?.postMessage("warm");

@@ -9,7 +9,7 @@ import unittest
 
 import jupyter_kernel_test as jkt
 
-DISPLAY = 'import { display } from "cluelab/display";\n'
+DISPLAY = 'import { display, html, md, svg, json, plotly, clearOutput } from "cluelab/display";\n'
 
 
 class CluelabKernelTests(jkt.KernelTests):
@@ -37,12 +37,21 @@ class CluelabKernelTests(jkt.KernelTests):
         {"code": "[1, 2].map((x) => x * 2)", "result": "[ 2, 4 ]"},
     ]
 
+    # every display path: the display() API with each kind of rich value, an object rendering
+    # itself (Deno's symbol), and tslab's API
     code_display_data = [
+        {"code": DISPLAY + 'display(html("<b>bold</b>"))', "mime": "text/html"},
+        {"code": DISPLAY + 'display(md("*em*"))', "mime": "text/markdown"},
+        {"code": DISPLAY + 'display(svg("<svg xmlns=\'http://www.w3.org/2000/svg\'></svg>"))', "mime": "image/svg+xml"},
+        {"code": DISPLAY + 'display(json({ a: 1 }))', "mime": "application/json"},
+        # a cell's first figure comes after a display of plotly.js itself (HTML only): both are HTML
+        {"code": DISPLAY + 'display(plotly({ data: [{ x: [1], y: [2] }] }))', "mime": "text/html"},
         {
-            "code": DISPLAY + 'await display({ [Symbol.for("Jupyter.display")]() { return { "text/html": "<b>bold</b>" }; } })',
+            "code": DISPLAY + 'display({ [Symbol.for("Jupyter.display")]() { return { "text/html": "<i>self</i>" }; } })',
             "mime": "text/html",
         },
-        {"code": DISPLAY + "await display(42)", "mime": "text/plain"},
+        {"code": DISPLAY + "display(42)", "mime": "text/plain"},
+        {"code": 'import * as tslab from "tslab";\ntslab.display.html("<u>tslab</u>")', "mime": "text/html"},
     ]
 
     code_history_pattern = "1 +*"
@@ -50,7 +59,7 @@ class CluelabKernelTests(jkt.KernelTests):
 
     code_inspect_sample = "Math.max"
 
-    code_clear_output = '(globalThis as any)[Symbol.for("cluelab.display.sink")].clearOutput()'
+    code_clear_output = DISPLAY + "clearOutput()"
 
 
 if __name__ == "__main__":

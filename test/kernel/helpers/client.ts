@@ -52,15 +52,29 @@ export class TestKernel {
     readonly session: string,
   ) {}
 
-  /** Starts a kernel whose working directory (the "notebook folder") is `directory`. */
-  static async start(options: { directory?: string; env?: Record<string, string | undefined>; key?: string } = {}): Promise<TestKernel> {
+  /**
+   * Starts a kernel whose working directory (the "notebook folder") is `directory`. `argv`
+   * builds the command line from the connection file (default: this repository's kernel).
+   */
+  static async start(
+    options: {
+      directory?: string;
+      env?: Record<string, string | undefined>;
+      key?: string;
+      argv?: (connectionFile: string) => string[];
+      /** Called with the milliseconds from spawning to the first kernel_info reply. */
+      onReady?: (ms: number) => void;
+    } = {},
+  ): Promise<TestKernel> {
     const directory = options.directory ?? mkdtempSync(join(tmpdir(), "cluelab-nb-"));
     const key = options.key ?? randomBytes(16).toString("hex");
     const ports = { shell_port: await freePort(), control_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(), hb_port: await freePort() };
     const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", ...ports };
     const file = join(mkdtempSync(join(tmpdir(), "cluelab-conn-")), "kernel.json");
     writeFileSync(file, JSON.stringify(connection));
-    const child = spawn(process.execPath, [KERNEL_MAIN, "--connection-file", file], {
+    const argv = options.argv?.(file) ?? [process.execPath, KERNEL_MAIN, "--connection-file", file];
+    const spawnedAt = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: directory,
       env: { ...process.env, JUPYTER_DATA_DIR: join(directory, ".jupyter-data"), ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -68,10 +82,10 @@ export class TestKernel {
     const identity = `test-${randomUUID()}`;
     const endpoint = (port: number) => `tcp://127.0.0.1:${port}`;
     const sockets = {
-      shell: new zmq.Dealer({ routingId: identity, linger: 0 }),
-      control: new zmq.Dealer({ routingId: identity + "-c", linger: 0 }),
-      stdin: new zmq.Dealer({ routingId: identity, linger: 0 }),
-      iopub: new zmq.Subscriber({ linger: 0 }),
+      shell: new zmq.Dealer({ routingId: identity, linger: 0, reconnectInterval: 10 }),
+      control: new zmq.Dealer({ routingId: identity + "-c", linger: 0, reconnectInterval: 10 }),
+      stdin: new zmq.Dealer({ routingId: identity, linger: 0, reconnectInterval: 10 }),
+      iopub: new zmq.Subscriber({ linger: 0, reconnectInterval: 10 }),
     };
     sockets.shell.connect(endpoint(ports.shell_port));
     sockets.control.connect(endpoint(ports.control_port));
@@ -91,9 +105,10 @@ export class TestKernel {
     // Wait until the kernel answers kernel_info and iopub delivers its status messages.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const reply = await kernel.request("shell", "kernel_info_request", {}, 1000).catch(() => undefined);
+      const reply = await kernel.request("shell", "kernel_info_request", {}, 5000).catch(() => undefined);
       if (reply) {
-        await kernel.collect(reply.parent_header.msg_id as string, 2000).catch(() => undefined);
+        options.onReady?.(performance.now() - spawnedAt);
+        await kernel.collect(reply.parent_header.msg_id as string, 500).catch(() => undefined);
         return kernel;
       }
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`kernel did not start:\n${kernel.stderr.join("")}`);
@@ -171,9 +186,25 @@ export class TestKernel {
     }
   }
 
-  /** iopub messages that arrived after their request's idle (must stay empty). */
+  /** Waits until some request's stdout shows `text` (without consuming it). */
+  async waitForStdout(text: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.iopubQueue.some((m) => m.header.msg_type === "stream" && String(m.content.text).includes(text))) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`stdout never showed ${JSON.stringify(text)}; stderr:\n${this.stderr.join("")}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** iopub messages that arrived after their request's idle (must stay empty); `starting` has no request. */
   lateMessages(): Message[] {
-    return [...this.iopubQueue];
+    return this.iopubQueue.filter((m) => m.parent_header.msg_id !== undefined);
   }
 
   async execute(code: string, content: Record<string, unknown> = {}, timeoutMs = 60_000): Promise<ExecuteResult> {

@@ -1,26 +1,37 @@
 /**
- * The protocol worker's handle on the checker worker: requests by id, and a fresh checker if
- * the old one dies (its pending requests fail with a clear error; declarations of earlier cells
- * are lost to the type checker, which the error says).
+ * The protocol worker's handle on a TypeScript worker (the checker, or the syntax worker):
+ * requests by id, and a fresh worker if the old one dies (its pending requests fail with a
+ * clear error).
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import type { SessionSetup } from "../typescript/session.js";
 import type { CheckerRequest, CheckerResponse, CheckerResults } from "./messages.js";
 
 type Pending = { resolve(value: unknown): void; reject(error: Error): void };
-type Op = CheckerRequest["op"];
-type Args<O extends Op> = Omit<Extract<CheckerRequest, { op: O }>, "id" | "op">;
+export type Op = CheckerRequest["op"];
+export type Args<O extends Op> = Omit<Extract<CheckerRequest, { op: O }>, "id" | "op">;
 
-export class CheckerClient {
+export interface Requester {
+  request<O extends Op>(op: O, args: Args<O>): Promise<CheckerResults[O]>;
+}
+
+export class WorkerClient implements Requester {
   private worker!: Worker;
   private port!: MessagePort;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closing = false;
 
+  /**
+   * @param script the worker module
+   * @param data its workerData (a `port` is added)
+   * @param lost what the error of requests lost in a crash says about the consequences
+   */
   constructor(
-    private readonly setup: SessionSetup,
+    private readonly script: URL,
+    private readonly data: Record<string, unknown>,
+    private readonly lost: string,
     private readonly log: (line: string) => void,
+    private readonly debug: (line: string) => void,
   ) {
     this.spawn();
   }
@@ -41,15 +52,10 @@ export class CheckerClient {
   private spawn(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(new URL("../typescript/worker.js", import.meta.url), {
-      workerData: { port: port2, setup: this.setup },
-      transferList: [port2],
-      stdout: true,
-      stderr: false,
-    });
+    this.worker = new Worker(this.script, { workerData: { ...this.data, port: port2 }, transferList: [port2], stdout: true, stderr: false });
     port1.on("message", (response: CheckerResponse) => {
       if ("log" in response) {
-        this.log(response.log);
+        (response.debug ? this.debug : this.log)(response.log);
         return;
       }
       const pending = this.pending.get(response.id);
@@ -58,10 +64,10 @@ export class CheckerClient {
       if (response.ok) pending.resolve(response.result);
       else pending.reject(new Error(`the type checker failed: ${response.error}`));
     });
-    this.worker.on("error", (error) => this.log(`checker crashed: ${error.stack ?? error.message}`));
+    this.worker.on("error", (error) => this.log(`${this.script.pathname} crashed: ${error.stack ?? error.message}`));
     this.worker.on("exit", (code) => {
       if (this.closing) return;
-      const failure = new Error(`the type checker stopped (exit code ${code}); it was restarted, so declarations of earlier cells are unknown to it until they run again`);
+      const failure = new Error(`a TypeScript worker stopped (exit code ${code}) and was restarted; ${this.lost}`);
       for (const pending of this.pending.values()) pending.reject(failure);
       this.pending.clear();
       port1.close();
