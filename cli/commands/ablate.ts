@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import * as cluenet from "../../lib/cluenet/index.js";
 import { ready } from "../../lib/engine/index.js";
 import { CLUENET_ABLATIONS, RECIPES, fromDataset, runAblation, type AblationRow, type Recipe } from "../../lib/train/index.js";
-import { nonNegativeInt, openDataset, parseData, positiveInt, positiveNumber, seedList } from "./train-setup.js";
+import { collectOverride, nonNegativeInt, openDataset, parseData, positiveInt, positiveNumber, seedList } from "./train-setup.js";
 
 interface AblateFlags {
   data?: Recipe;
@@ -18,6 +18,7 @@ interface AblateFlags {
   trainSubset?: number;
   evalSubset?: number;
   dataRoot?: string;
+  set?: Record<string, unknown>;
   workers: number;
   json?: string;
 }
@@ -50,6 +51,7 @@ export function ablateCommand(): Command {
     .option("--train-subset <n>", "train on a seeded, class-stratified subset of n images", positiveInt)
     .option("--eval-subset <n>", "evaluate on a seeded, class-stratified subset of n images", positiveInt)
     .option("--data-root <dir>", "the dataset's folder")
+    .option("--set <key=value>", "model override for every row, repeatable (e.g. --set dims=[8,16,32,64])", collectOverride)
     .option("--workers <n>", "data loader threads", nonNegativeInt, 1)
     .option("--json <file>", "write every run's results here")
     .action(async (flags: AblateFlags) => runAblate(flags));
@@ -81,7 +83,7 @@ async function runAblate(flags: AblateFlags): Promise<void> {
     const result = await runAblation({
       rows,
       seeds: flags.seeds,
-      build: (row, seed) => cluenet.create(config, { numClasses: trainSet.classes.length, inChannels: trainSet.shape[2], seed, ...row.overrides }),
+      build: (row, seed) => cluenet.create(config, { numClasses: trainSet.classes.length, inChannels: trainSet.shape[2], seed, ...flags.set, ...row.overrides }),
       train: (seed) => fromDataset(trainSet, { batchSize, shuffle: true, seed, augment: r.trainAugment(), workers: flags.workers }),
       validation: fromDataset(evalSet, { batchSize, ...(evalAugment ? { augment: evalAugment } : {}), workers: flags.workers }),
       epochs,

@@ -206,21 +206,26 @@ export class Trainer {
         const epochStarted = performance.now();
         if (this.#batch < train.length) {
           let last = performance.now();
-          for await (const batch of train.epoch(this.#epoch, this.#batch)) {
-            if (signal?.aborted || (options.maxSteps !== undefined && this.#step >= options.maxSteps)) {
-              batch.dispose();
-              reason = signal?.aborted ? "aborted" : "maxSteps";
-              break outer;
+          try {
+            for await (const batch of train.epoch(this.#epoch, this.#batch)) {
+              if (signal?.aborted || (options.maxSteps !== undefined && this.#step >= options.maxSteps)) {
+                batch.dispose();
+                reason = signal?.aborted ? "aborted" : "maxSteps";
+                break outer;
+              }
+              const event = await this.#trainStep(batch, last);
+              last = performance.now();
+              await emit(callbacks, "onStepEnd", event);
+              // A full event-loop turn between steps (a timer, not setImmediate, so that due timers
+              // run too): the kernel's interrupt (which aborts the signal), comm messages, the
+              // kernel's batched stdout and the throttled redraws of live outputs are all
+              // event-loop tasks, which a data source resolving in microtasks would starve.
+              await new Promise<void>((resolve) => setTimeout(resolve, 0));
+              if (ckpt?.everySteps && this.#step % ckpt.everySteps === 0) await this.#checkpoint(ckpt, callbacks);
             }
-            const event = await this.#trainStep(batch, last);
-            last = performance.now();
-            await emit(callbacks, "onStepEnd", event);
-            // A full event-loop turn between steps (a timer, not setImmediate, so that due timers
-            // run too): the kernel's interrupt (which aborts the signal), comm messages, the
-            // kernel's batched stdout and the throttled redraws of live outputs are all
-            // event-loop tasks, which a data source resolving in microtasks would starve.
-            await new Promise<void>((resolve) => setTimeout(resolve, 0));
-            if (ckpt?.everySteps && this.#step % ckpt.everySteps === 0) await this.#checkpoint(ckpt, callbacks);
+          } catch (error) {
+            // Data loaders stop on the cell's interrupt by throwing its AbortError: that is our stop too.
+            if (!signal?.aborted) throw error;
           }
         }
         if (signal?.aborted) {
@@ -235,11 +240,15 @@ export class Trainer {
         if (options.validation) {
           const epoch = this.#epoch;
           const total = options.validation.samples;
-          const result = await evaluate(this.model, options.validation, {
-            ...(signal ? { signal } : {}),
-            onBatch: (seen) => emit(callbacks, "onValidationBatch", { epoch, seen, ...(total !== undefined ? { total } : {}) }),
-          });
-          if (!signal?.aborted) validation = lastValidation = result;
+          try {
+            const result = await evaluate(this.model, options.validation, {
+              ...(signal ? { signal } : {}),
+              onBatch: (seen) => emit(callbacks, "onValidationBatch", { epoch, seen, ...(total !== undefined ? { total } : {}) }),
+            });
+            if (!signal?.aborted) validation = lastValidation = result;
+          } catch (error) {
+            if (!signal?.aborted) throw error; // an interrupted validation is left out; the epoch's training is done
+          }
         }
         const lrOfEpoch = this.schedule.rate(this.optimizer.lr, this.#epoch + (train.length - 1) / train.length);
         const sums = this.#epochSums;

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { engine, tf } from "../../lib/index.js";
 import { parseSafetensors } from "../../lib/nn/index.js";
 import { CELL_ABORT_SIGNAL } from "../../lib/display/protocol.js";
-import { Trainer, type Callback, type TrainableModel, type TrainerOptions } from "../../lib/train/index.js";
+import { Trainer, type BatchSource, type Callback, type TrainableModel, type TrainerOptions } from "../../lib/train/index.js";
 import { TinyMlp, firstDifference, syntheticSource, tinyCluenet, weightsOf } from "./helpers.js";
 
 let dir: string;
@@ -167,6 +167,41 @@ describe("Trainer", () => {
     assert.equal(firstDifference(await weightsOf(resumedModel), reference.weights), -1, "the interrupted-then-resumed run differs from the uninterrupted one");
     resumed.dispose();
     resumedModel.dispose();
+    data.dispose();
+  });
+
+  test("a data source that stops on the interrupt by throwing its AbortError ends the run as aborted, with a checkpoint", async () => {
+    const model = new TinyMlp(64, 8, 4, 1);
+    const data = syntheticSource(48, 4, 8, { seed: 5 });
+    const controller = new AbortController();
+    // As the datasets' loaders do inside the kernel: throw the cell signal's reason before the next batch.
+    const throwing: BatchSource = {
+      length: data.length,
+      async *epoch(epoch, start) {
+        for await (const batch of data.epoch(epoch, start)) {
+          if (controller.signal.aborted) batch.dispose();
+          controller.signal.throwIfAborted();
+          yield batch;
+        }
+      },
+    };
+    const trainer = new Trainer(model, OPTIONS);
+    const result = await trainer.fit({
+      train: throwing,
+      epochs: 3,
+      signal: controller.signal,
+      checkpoint: { dir: join(dir, "thrown") },
+      callbacks: [{ onStepEnd: (e) => void (e.step === 2 && controller.abort()) }],
+    });
+    assert.equal(result.reason, "aborted");
+    assert.equal(result.step, 2);
+    assert.match(result.checkpoint!, /step-00000002$/);
+    trainer.dispose();
+    const fresh = new Trainer(model, OPTIONS);
+    const broken: BatchSource = { length: 1, epoch: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("disk on fire")) }) }) };
+    await assert.rejects(fresh.fit({ train: broken, epochs: 3, callbacks: quiet, signal: null }), /disk on fire/, "other errors still surface");
+    fresh.dispose();
+    model.dispose();
     data.dispose();
   });
 
