@@ -3,8 +3,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import * as cluenet from "../../lib/cluenet/index.js";
 import { ready } from "../../lib/engine/index.js";
-import { CLUENET_ABLATIONS, RECIPES, fromDataset, runAblation, type AblationRow, type Recipe } from "../../lib/train/index.js";
-import { collectOverride, nonNegativeInt, openDataset, parseData, positiveInt, positiveNumber, seedList } from "./train-setup.js";
+import { CLUENET_ABLATIONS, fromDataset, runAblation, type AblationRow, type Recipe } from "../../lib/train/index.js";
+import { addRunOptions, openDataset, seedList } from "./train-setup.js";
 
 interface AblateFlags {
   data?: Recipe;
@@ -38,21 +38,12 @@ function parseRows(value: string): AblationRow[] {
  * mean ± spread over seeds after every run and writes the results as JSON.
  */
 export function ablateCommand(): Command {
-  return new Command("ablate")
-    .description("train the CLUENet ablation rows under one budget and seed list; table of mean ± spread over seeds")
-    .option("--data <name>", `dataset and its recipe: ${Object.keys(RECIPES).join(", ")}`, parseData)
-    .option("--config <name>", "model configuration (default: the recipe's model)")
+  const command = new Command("ablate").description(
+    "train the CLUENet ablation rows under one budget and seed list; table of mean ± spread over seeds",
+  );
+  return addRunOptions(command, "row")
     .option("--rows <names>", `comma-separated rows (default: all): ${CLUENET_ABLATIONS.map((r) => r.name).join(", ")}`, parseRows)
     .option("--seeds <list>", "seeds, comma-separated", seedList, [0, 1, 2])
-    .option("--epochs <n>", "epochs per run (default: the recipe's)", positiveInt)
-    .option("--batch <n>", "batch size (default: the recipe's)", positiveInt)
-    .option("--lr <x>", "base learning rate (default: the recipe's)", positiveNumber)
-    .option("--max-steps <n>", "step budget per run", positiveInt)
-    .option("--train-subset <n>", "train on a seeded, class-stratified subset of n images", positiveInt)
-    .option("--eval-subset <n>", "evaluate on a seeded, class-stratified subset of n images", positiveInt)
-    .option("--data-root <dir>", "the dataset's folder")
-    .option("--set <key=value>", "model override for every row, repeatable (e.g. --set dims=[8,16,32,64])", collectOverride)
-    .option("--workers <n>", "data loader threads", nonNegativeInt, 1)
     .option("--json <file>", "write every run's results here")
     .action(async (flags: AblateFlags) => runAblate(flags));
 }

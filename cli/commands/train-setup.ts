@@ -2,7 +2,7 @@
  * What `cluelab train` and `cluelab ablate` share: opening a recipe's dataset by name, and the
  * option parsers.
  */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import * as datasets from "../../lib/data/index.js";
 import type { ImageDataset } from "../../lib/data/index.js";
 import { RECIPES, type Recipe } from "../../lib/train/index.js";
@@ -74,4 +74,24 @@ export function seedList(value: string): number[] {
   const seeds = value.split(",").map((s) => Number(s.trim()));
   if (seeds.length === 0 || !seeds.every((s) => Number.isSafeInteger(s))) throw new InvalidArgumentError(`expected integers separated by commas (e.g. 0,1,2), got "${value}"`);
   return seeds;
+}
+
+/** The options `train` and `ablate` share: data and model, budget, subsets, data folder, overrides, loader threads. */
+export function addRunOptions(command: Command, per: "run" | "row"): Command {
+  return command
+    .option("--data <name>", `dataset and its recipe: ${Object.keys(RECIPES).join(", ")}`, parseData)
+    .option("--config <name>", "model configuration (cluenet registry name; default: the recipe's model)")
+    .option("--epochs <n>", "epochs in total, warmup included (default: the recipe's)", positiveInt)
+    .option("--batch <n>", "batch size (default: the recipe's)", positiveInt)
+    .option("--lr <x>", "base learning rate (default: the recipe's)", positiveNumber)
+    .option("--max-steps <n>", "stop after this many steps in total (a budget)", positiveInt)
+    .option("--train-subset <n>", "train on a seeded, class-stratified subset of n images", positiveInt)
+    .option("--eval-subset <n>", "evaluate on a seeded, class-stratified subset of n images", positiveInt)
+    .option("--data-root <dir>", "the dataset's folder (default: $CLUELAB_DATA, system locations, the cache)")
+    .option(
+      "--set <key=value>",
+      `model override${per === "row" ? " for every row" : ""}, repeatable (e.g. --set gate=false --set pool=fec --set dims=[8,16,32,64])`,
+      collectOverride,
+    )
+    .option("--workers <n>", "data loader threads", nonNegativeInt, 1);
 }

@@ -4,12 +4,10 @@ import { join, resolve } from "node:path";
 import * as cluenet from "../../lib/cluenet/index.js";
 import { ready } from "../../lib/engine/index.js";
 import {
-  RECIPES, Trainer, evaluate, fromDataset, jsonLines, progressBar, readCheckpoint, locateCheckpoint, recipe as recipeFor, textLog,
+  Trainer, evaluate, fromDataset, jsonLines, progressBar, readCheckpoint, locateCheckpoint, recipe as recipeFor, textLog,
   type Callback, type EvalResult, type Recipe,
 } from "../../lib/train/index.js";
-import {
-  collectOverride, fraction, nonNegativeInt, openDataset, parseData, positiveInt, positiveNumber,
-} from "./train-setup.js";
+import { addRunOptions, fraction, nonNegativeInt, openDataset, positiveInt, positiveNumber } from "./train-setup.js";
 
 interface TrainFlags {
   config?: string;
@@ -54,13 +52,10 @@ interface RunSettings {
  * evaluation.
  */
 export function trainCommand(): Command {
-  return new Command("train")
-    .description("train a CLUENet configuration on a dataset with the paper's recipe; logs as JSON lines, checkpoints, resume")
-    .option("--config <name>", "model configuration (cluenet registry name; default: the recipe's model)")
-    .option("--data <name>", `dataset and its recipe: ${Object.keys(RECIPES).join(", ")}`, parseData)
-    .option("--epochs <n>", "epochs in total, warmup included (default: the recipe's)", positiveInt)
-    .option("--batch <n>", "batch size (default: the recipe's)", positiveInt)
-    .option("--lr <x>", "base learning rate (default: the recipe's)", positiveNumber)
+  const command = new Command("train").description(
+    "train a CLUENet configuration on a dataset with the paper's recipe; logs as JSON lines, checkpoints, resume",
+  );
+  return addRunOptions(command, "run")
     .option("--out <dir>", "run folder: checkpoints, log.jsonl, final.json (default: runs/<config>-<data>-<time>)")
     .option("--resume <dir>", "continue the run saved in <dir> (its settings come from the checkpoint)")
     .option("--seed <n>", "seed of the initialisation, shuffling, augmentation and drop path (default 0)", nonNegativeInt)
@@ -68,13 +63,7 @@ export function trainCommand(): Command {
     .option("--weight-decay <x>", "AdamW decoupled weight decay (default: the recipe's, 0.05)", Number)
     .option("--label-smoothing <x>", "label smoothing ε (default 0, as the papers)", fraction)
     .option("--clip-grad-norm <x>", "clip gradients to this global norm (default: none, as the papers)", positiveNumber)
-    .option("--set <key=value>", "model override, repeatable (e.g. --set gate=false --set pool=fec --set clusters=2)", collectOverride)
-    .option("--max-steps <n>", "stop after this many steps in total (a budget; resumable)", positiveInt)
-    .option("--train-subset <n>", "train on a seeded, class-stratified subset of n images", positiveInt)
-    .option("--eval-subset <n>", "evaluate on a seeded, class-stratified subset of n images", positiveInt)
-    .option("--data-root <dir>", "the dataset's folder (default: $CLUELAB_DATA, system locations, the cache)")
     .option("--checkpoint-every <steps>", "also checkpoint every this many steps (default: every epoch)", positiveInt)
-    .option("--workers <n>", "data loader threads", nonNegativeInt, 1)
     .option("--json", "print the JSON-lines log on stdout instead of text")
     .addHelpText(
       "after",
