@@ -27,6 +27,8 @@ export const CHECKPOINT_VERSION = 1;
 export interface TrainerRecord {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
+  /** Identifies the run (kept across resumes): a folder may hold checkpoints of several runs. */
+  run: string;
   /** Optimizer steps taken. */
   step: number;
   /** The epoch in progress (0-based) and the batches of it already trained. */
@@ -86,11 +88,6 @@ export async function writeCheckpoint(root: string, content: CheckpointContent, 
   await mkdir(root, { recursive: true });
   const name = checkpointName(content.record.step);
   const final = join(root, name);
-  if (await exists(join(final, "trainer.json"))) {
-    // Same step, same state (a step identifies the state within a run): it is already on disk.
-    await writeLatest(root, name, content.record.step);
-    return final;
-  }
   const tmp = join(root, `.${name}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   try {
@@ -98,13 +95,21 @@ export async function writeCheckpoint(root: string, content: CheckpointContent, 
     await content.saveWeights(files.model);
     await writeOptimizer(files.optimizer, content.record.variables, content.optimizerState);
     await writeDurable(files.trainer, JSON.stringify(content.record, null, 1) + "\n");
-    await rename(tmp, final);
+    // A folder of the same name from another run (or an earlier pass of this one) is replaced.
+    if (await exists(final)) {
+      const old = join(root, `.${name}.old-${process.pid}-${Date.now()}`);
+      await rename(final, old);
+      await rename(tmp, final);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, final);
+    }
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw new Error(`could not write the checkpoint ${final}: ${(error as Error).message}`, { cause: error });
   }
   await writeLatest(root, name, content.record.step);
-  await prune(root, keep, name);
+  await prune(root, keep, name, content.record.run);
   return final;
 }
 
@@ -173,9 +178,18 @@ async function writeLatest(root: string, name: string, step: number): Promise<vo
   await rename(tmp, file);
 }
 
-async function prune(root: string, keep: number, current: string): Promise<void> {
-  const names = (await readdir(root)).filter((n) => /^step-\d+$/.test(n)).sort();
-  const old = names.slice(0, Math.max(0, names.length - keep)).filter((n) => n !== current);
+/** Removes this run's checkpoints but the newest `keep` (another run's are left alone). */
+async function prune(root: string, keep: number, current: string, run: string): Promise<void> {
+  const mine: string[] = [];
+  for (const name of (await readdir(root)).filter((n) => /^step-\d+$/.test(n)).sort()) {
+    try {
+      const record = JSON.parse(await readFile(join(root, name, "trainer.json"), "utf8")) as { run?: unknown };
+      if (record.run === run) mine.push(name);
+    } catch {
+      // not a complete checkpoint: not ours to remove
+    }
+  }
+  const old = mine.slice(0, Math.max(0, mine.length - keep)).filter((n) => n !== current);
   for (const name of old) await rm(join(root, name), { recursive: true, force: true });
 }
 

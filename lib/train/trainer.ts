@@ -3,6 +3,7 @@
  * clipping, validation after each epoch, callbacks, checkpoints, resume, and a clean stop when
  * the running cell's AbortSignal fires (checked between steps).
  */
+import { randomUUID } from "node:crypto";
 import { tf } from "../engine/index.js";
 import { currentAbortSignal } from "../display/protocol.js";
 import { AdamW, type AdamWOptions } from "./adamw.js";
@@ -110,6 +111,7 @@ export class Trainer {
   #history: TrainHistory = { steps: [], epochs: [] };
   #lastCheckpoint: string | undefined;
   #savedStep = -1;
+  #run: string = randomUUID();
   #running = false;
   /** Set during the synchronous part of a step; still set when a step was terminated mid-way. */
   #inStep = false;
@@ -307,6 +309,7 @@ export class Trainer {
     const record: TrainerRecord = {
       format: CHECKPOINT_FORMAT,
       version: CHECKPOINT_VERSION,
+      run: this.#run,
       step: this.#step,
       epoch: this.#epoch,
       batch: this.#batch,
@@ -371,6 +374,7 @@ export class Trainer {
       if (typeof model.setRandomState !== "function") throw new Error(`the checkpoint holds a random state but this model cannot take one (no setRandomState)`);
       model.setRandomState(record.modelRandomState);
     }
+    trainer.#run = record.run;
     trainer.#step = record.step;
     trainer.#epoch = record.epoch;
     trainer.#batch = record.batch;

@@ -245,6 +245,18 @@ describe("Trainer", () => {
     assert.equal(record.step, 6);
     assert.deepEqual(record.schedule, { kind: "warmupCosine", epochs: 3, warmupEpochs: 1, minLr: 1e-5, warmupLr: 1e-6, warmupPrefix: false, granularity: "step" });
     trainer.dispose();
+
+    // A new run in the same folder: it prunes only its own checkpoints and replaces a same-named one.
+    const again = new Trainer(model, OPTIONS);
+    await again.fit({ train: data, epochs: 1, checkpoint: { dir: ckpt, everySteps: 1, keep: 1 }, callbacks: quiet, signal: null });
+    assert.deepEqual((await readdir(ckpt)).sort(), ["latest.json", "step-00000002", "step-00000005", "step-00000006"]);
+    assert.deepEqual(JSON.parse(await readFile(join(ckpt, "latest.json"), "utf8")), { checkpoint: "step-00000002", step: 2 });
+    await again.fit({ train: data, epochs: 3, checkpoint: { dir: ckpt, everySteps: 1, keep: 1 }, callbacks: quiet, signal: null });
+    // The new run replaced the old run's steps 5 and 6 as it reached them, then pruned its own 5.
+    assert.deepEqual((await readdir(ckpt)).sort(), ["latest.json", "step-00000006"]);
+    const replaced = JSON.parse(await readFile(join(ckpt, "step-00000006", "trainer.json"), "utf8")) as { run: string };
+    assert.notEqual(replaced.run, record.run, "step 6 is the new run's");
+    again.dispose();
     model.dispose();
     data.dispose();
   });
