@@ -32,8 +32,9 @@ export interface BatchedDataset {
 
 /**
  * Adapts a dataset to a {@link BatchSource}: epoch `e` is `dataset.batches({ ...options, epoch: e })`,
- * so order and augmentation depend on (seed, epoch) alone. Starting mid-epoch reads and discards
- * the batches before `start` (they are built to keep the augmentation stream identical).
+ * so order and augmentation depend on (seed, epoch) alone. Starting mid-epoch (a resume) reads and
+ * discards the batches before `start`: the loaders cannot start inside an epoch, and since each
+ * sample's augmentation depends only on (seed, epoch, sample), the batches that follow are the same.
  */
 export function fromDataset(dataset: BatchedDataset, options: Omit<BatchOptions, "epoch">): BatchSource {
   const probe = dataset.batches({ ...options, epoch: 0 });
