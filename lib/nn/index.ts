@@ -6,7 +6,7 @@
  */
 export { Module, ModuleList, Parameter } from "./module.js";
 export { WeightLayout } from "./layout.js";
-export { Rng } from "./rng.js";
+export { Rng, type RngState } from "./rng.js";
 export {
   constant, zeros, ones, normal, truncNormal, uniform, kaimingUniform, heNormalFanOut, pytorchDefault,
   type Initializer, type InitScheme, type Build,

@@ -43,6 +43,7 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
       const nan = tf.tensor1d([NaN, -1, 2, NaN]);
       return [tf.where(tf.greater(a, 0), a, tf.mul(a, -2)), tf.addN([a, a, tf.mul(a, 2)]), tf.sub(a, b), tf.div(b, tf.add(a, 3)), tf.squaredDifference(a, b), tf.pow(tf.abs(a), b), tf.relu(nan), tf.maximum(nan, 0), tf.minimum(nan, 1)];
     } },
+  { name: "addN over 40 tensors (more arguments than the addon's usual buffer)", run: () => [tf.addN(Array.from({ length: 40 }, (_, i) => t([3, 5], 100 + i)))] },
   { name: "unary maps (clip, leaky relu, elu, selu, softplus, step, sign, round, floor, log1p)", run: () => {
       const x = t([40], 15, -6, 6);
       return [tf.clipByValue(x, -1.5, 2), tf.leakyRelu(x, 0.1), tf.elu(x), tf.selu(x), tf.softplus(x), tf.step(x, 0.3), tf.sign(x), tf.round(x), tf.floor(x), tf.log1p(tf.abs(x)), tf.tanh(x), tf.reciprocal(x)];
