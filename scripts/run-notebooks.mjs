@@ -7,6 +7,7 @@
  *   node scripts/run-notebooks.mjs --quick            # CI: CLUELAB_QUICK=1, executed copies in a temp folder
  *   node scripts/run-notebooks.mjs --out runs/notebooks  # full mode, executed copies kept in runs/notebooks
  *   node scripts/run-notebooks.mjs --only 01,04 --quick
+ *   node scripts/run-notebooks.mjs --out runs/notebooks --html   # npm start: also an HTML page per notebook
  *
  * Notebooks run in file-name order in one folder (the out folder), so a later notebook finds
  * what an earlier one saved there (04 uses the model 01 trained). Prints one line per notebook
@@ -25,12 +26,12 @@ const JUPYTER = process.env.CLUELAB_JUPYTER ?? "/usr/bin/jupyter";
 
 function usage(message) {
   if (message) process.stderr.write(`run-notebooks: ${message}\n`);
-  process.stderr.write("usage: node scripts/run-notebooks.mjs [--quick] [--out DIR] [--only 01,03] [--cell-timeout SECONDS] [--json FILE]\n");
+  process.stderr.write("usage: node scripts/run-notebooks.mjs [--quick] [--out DIR] [--only 01,03] [--cell-timeout SECONDS] [--json FILE] [--html]\n");
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
-const options = { quick: false, out: undefined, only: undefined, cellTimeout: undefined, json: undefined };
+const options = { quick: false, out: undefined, only: undefined, cellTimeout: undefined, json: undefined, html: false };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   const value = () => args[++i] ?? usage(`${a} needs a value`);
@@ -39,6 +40,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--only") options.only = value().split(",").map((s) => s.trim());
   else if (a === "--cell-timeout") options.cellTimeout = Number(value());
   else if (a === "--json") options.json = resolve(value());
+  else if (a === "--html") options.html = true;
   else if (a === "-h" || a === "--help") usage();
   else usage(`unknown option ${a}`);
 }
@@ -108,9 +110,18 @@ for (const name of chosen) {
   results.push(r);
   process.stdout.write(`${r.ok ? "ok  " : "FAIL"} ${name.padEnd(32)} ${r.seconds.toFixed(1).padStart(7)} s\n`);
   if (!r.ok) process.stdout.write(r.log.split("\n").slice(-40).join("\n") + "\n");
+  // A page anyone can open without Jupyter; nbconvert's HTML keeps Plotly figures and images.
+  if (options.html) {
+    const html = spawnSync(JUPYTER, ["nbconvert", "--to", "html", r.path], { cwd: out, env, encoding: "utf8" });
+    if (html.status !== 0) process.stdout.write(`     (no HTML page: ${html.stderr.trim().split("\n").pop()})\n`);
+  }
 }
 const total = results.reduce((a, r) => a + r.seconds, 0);
 process.stdout.write(`total ${total.toFixed(1)} s; executed notebooks in ${out}\n`);
+if (options.html && options.out) {
+  process.stdout.write(`pages to open in a browser: ${join(out, "*.html")}\n`);
+  process.stdout.write(`to work in them with Jupyter: npx cluelab install --user && /usr/bin/jupyter notebook ${out}\n`);
+}
 if (options.json) writeFileSync(options.json, JSON.stringify({ quick: options.quick, out, notebooks: results.map(({ log: _log, ...r }) => r), total }, null, 1) + "\n");
 // The kernelspec and runtime files go; executed notebooks stay in --out, or (without --out) only when one failed.
 if (options.out || results.every((r) => r.ok)) rmSync(scratch, { recursive: true, force: true });
