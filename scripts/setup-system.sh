@@ -18,6 +18,8 @@ packages=(
   build-essential python3 libopenblas-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
+  # clustering references: metrics against scikit-learn/scipy, Leiden against igraph + leidenalg
+  python3-sklearn python3-scipy python3-igraph python3-leidenalg
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then
