@@ -15,18 +15,36 @@ export function modularity(
   checkMembership(membership, csr.n, "modularity");
   const { n, offsets, targets, weights, degrees, totalWeight: m } = csr;
   if (m === 0) return 0;
-  const inside = new Map<number, number>();
-  const totals = new Map<number, number>();
+  const ids = denseIds(membership, n);
+  const inside = new Float64Array(n);
+  const totals = new Float64Array(n);
   for (let v = 0; v < n; v++) {
-    const c = membership[v]!;
-    totals.set(c, (totals.get(c) ?? 0) + degrees[v]!);
-    for (let e = offsets[v]!; e < offsets[v + 1]!; e++) {
-      if (membership[targets[e]!] === c) inside.set(c, (inside.get(c) ?? 0) + weights[e]! / 2);
-    }
+    const c = ids[v]!;
+    totals[c]! += degrees[v]!;
+    for (let e = offsets[v]!; e < offsets[v + 1]!; e++) if (ids[targets[e]!] === c) inside[c]! += weights[e]!;
   }
   let q = 0;
-  for (const [c, total] of totals) q += (inside.get(c) ?? 0) / m - resolution * (total / (2 * m)) ** 2;
+  // inside[c] saw each internal edge from both ends.
+  for (let c = 0; c < n; c++) if (totals[c]! > 0 || inside[c]! > 0) q += inside[c]! / (2 * m) - resolution * (totals[c]! / (2 * m)) ** 2;
   return q;
+}
+
+/** Community ids as integers in [0, n): as given when they already are, recoded otherwise. */
+function denseIds(membership: ArrayLike<number>, n: number): ArrayLike<number> {
+  let dense = true;
+  for (let v = 0; v < n && dense; v++) {
+    const c = membership[v]!;
+    dense = Number.isInteger(c) && c >= 0 && c < n;
+  }
+  if (dense) return membership;
+  const codes = new Map<number, number>();
+  const out = new Int32Array(n);
+  for (let v = 0; v < n; v++) {
+    let code = codes.get(membership[v]!);
+    if (code === undefined) codes.set(membership[v]!, (code = codes.size));
+    out[v] = code;
+  }
+  return out;
 }
 
 /**
