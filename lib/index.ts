@@ -10,6 +10,9 @@ import * as engine from "./engine/index.js";
 
 export { tf } from "./engine/index.js";
 export { engine };
+// Clustering: short top-level names, as notebooks write them (`metrics.nmi`, `community.leiden`).
+export { metrics, graph, community, dcvcd, kmeans, type KMeansOptions, type KMeansResult } from "./clustering/index.js";
+export type { Encoder } from "./train/encoder.js";
 
 // The backend is chosen before any tensor exists, so a notebook never starts on a backend the
 // library would later switch away from. A bad CLUELAB_BACKEND fails the import with its reason.

@@ -10,3 +10,4 @@ export { deltaModularity, deltaAverageDegree, jointStatistics, meanPairDistances
 export { initialise, riskScreening, quantile, type InitialCluster } from "./initialise.js";
 export { purity, provisionalLabels, centroids, nearestCentroid, type Scores } from "./assignment.js";
 export { SampleBatches, type SampleInputs } from "./samples.js";
+export * as figures from "../display/index.js";
