@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
+import { dataCommand } from "./commands/data.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 
@@ -18,6 +19,7 @@ const program = new Command("cluelab")
 
 program.addCommand(doctorCommand());
 program.addCommand(demoCommand());
+program.addCommand(dataCommand());
 
 try {
   await program.parseAsync(process.argv);

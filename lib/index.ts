@@ -6,10 +6,16 @@
  *
  * @packageDocumentation
  */
+import * as cluenet from "./cluenet/index.js";
 import * as engine from "./engine/index.js";
+import * as nn from "./nn/index.js";
 
 export { tf } from "./engine/index.js";
-export { engine };
+export { engine, nn, cluenet };
+/** The papers' datasets from their real formats, with seeded batch loaders (see {@link datasets.fashionMnist}). */
+export * as datasets from "./data/index.js";
+/** Seeded, composable augmentations for `dataset.batches({ augment })`, named after torchvision's. */
+export * as transforms from "./data/transforms/index.js";
 // Clustering: short top-level names, as notebooks write them (`metrics.nmi`, `community.leiden`).
 export { metrics, graph, community, dcvcd, kmeans, type KMeansOptions, type KMeansResult } from "./clustering/index.js";
 export type { Encoder } from "./train/encoder.js";

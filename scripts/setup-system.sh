@@ -20,6 +20,10 @@ packages=(
   python3-numpy
   # clustering references: metrics against scikit-learn/scipy, Leiden against igraph + leidenalg
   python3-sklearn python3-scipy python3-igraph python3-leidenalg
+  # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
+  chromium
+  # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
+  python3-torch
 )
 
 if [[ "${CLUELAB_SKIP_SYSTEM_SETUP:-}" == "1" ]]; then

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { loadFashionMnistArrays, FASHION_MNIST_CLASSES } from "../../lib/data/fashion-mnist.js";
+import { fashionMnist } from "../../lib/data/index.js";
 import { BACKEND_NAMES, ready, tf, type BackendName } from "../../lib/engine/index.js";
 
 interface DemoOptions {
@@ -29,19 +29,23 @@ async function runDemo(options: DemoOptions): Promise<void> {
   out(`cluelab demo: a small conv net on Fashion-MNIST`);
   out(`backend   ${engine.backend} — ${engine.status.device ?? ""} (${engine.chosenBy})`);
 
-  const train = await loadFashionMnistArrays("train");
-  const test = await loadFashionMnistArrays("test");
-  const n = Math.min(options.images, train.count);
-  const nTest = Math.min(2000, test.count);
-  out(`data      ${n} training and ${nTest} test images from ${train.dir}`);
+  const train = await fashionMnist({ split: "train" });
+  const test = await fashionMnist({ split: "test" });
+  const n = Math.min(options.images, train.length);
+  const nTest = Math.min(2000, test.length);
+  out(`data      ${n} training and ${nTest} test images from ${train.origin}`);
 
-  const toTensors = (images: Uint8Array, labels: Uint8Array, count: number) =>
-    tf.tidy(() => ({
-      x: tf.tensor4d(images.subarray(0, count * 784), [count, 28, 28, 1], "int32").toFloat().div(255) as tf.Tensor4D,
-      y: tf.oneHot(tf.tensor1d(labels.subarray(0, count), "int32"), 10) as tf.Tensor2D,
-    }));
-  const trainSet = toTensors(train.images, train.labels, n);
-  const testSet = toTensors(test.images, test.labels, nTest);
+  // The first n images, as the demo always used; all in memory, as tensors.
+  const first = (count: number) => Array.from({ length: count }, (_, i) => i);
+  const toTensors = async (ds: typeof train, count: number) => {
+    const { x, y } = await ds.subset(first(count)).toTensors();
+    const oneHot = tf.tidy(() => tf.oneHot(y, ds.classes.length) as tf.Tensor2D);
+    y.dispose();
+    return { x, y: oneHot };
+  };
+  const trainSet = await toTensors(train, n);
+  const testSet = await toTensors(test, nTest);
+  const testLabels = test.subset(first(nTest)).labels;
 
   // Conv, depthwise-separable conv and max pooling: exercises the gradient kernels the engine adds.
   const model = tf.sequential({
@@ -81,7 +85,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
 
   const predicted = tf.tidy(() => (model.predict(testSet.x) as tf.Tensor).argMax(-1));
   const pred = await predicted.data();
-  const truth = test.labels.subarray(0, nTest);
+  const truth = testLabels;
   const correct = new Array<number>(10).fill(0);
   const total = new Array<number>(10).fill(0);
   truth.forEach((label, i) => {
@@ -91,7 +95,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
   const accuracy = correct.reduce((a, b) => a + b, 0) / nTest;
   out("");
   out(`test accuracy ${(accuracy * 100).toFixed(1)}% on ${nTest} images, after ${seconds.toFixed(1)} s of training on ${engine.backend}`);
-  FASHION_MNIST_CLASSES.forEach((name, k) => {
+  train.classes.forEach((name, k) => {
     const frac = correct[k]! / Math.max(1, total[k]!);
     out(`  ${name.padEnd(12)} ${bar(frac, 30)} ${(frac * 100).toFixed(0).padStart(3)}%`);
   });

@@ -1,37 +1,27 @@
 /**
- * `cluelab/display`: the display protocol and the calls that show values.
+ * `cluelab/display`: show rich outputs in a notebook — HTML, Markdown, images from raw pixels,
+ * tables, Plotly figures (live-updatable, drawn with no network), progress bars — and the
+ * display protocol any kernel implements to receive them.
  *
- * Inside the cluelab kernel, displays go to the notebook through the sink the kernel
- * installs; elsewhere (scripts, the CLI, tests) they degrade to terminal text.
+ * Inside the cluelab kernel, displays go to the notebook through the sink the kernel installs;
+ * elsewhere (scripts, the CLI, tests) every output degrades to its `text/plain` form on the
+ * terminal, and progress bars to a line on stderr.
  *
  * @packageDocumentation
  */
-import { toMimeBundle } from "./bundle.js";
-import { getDisplaySink, type DisplayMetadata } from "./protocol.js";
-
 export * from "./protocol.js";
-export { toMimeBundle, plainText } from "./bundle.js";
-
-/** Options of {@link display}. */
-export interface DisplayOptions {
-  /** Display id: displaying again with `update: true` and this id replaces the output in place. */
-  id?: string;
-  /** Per-MIME-type metadata, e.g. image sizes. */
-  metadata?: DisplayMetadata;
-  /** Replace the output shown under `id` instead of adding a new one. */
-  update?: boolean;
-}
-
-/**
- * Shows `value` in the notebook (rich when it is displayable), or prints its `text/plain`
- * form when no kernel is attached.
- */
-export async function display(value: unknown, options: DisplayOptions = {}): Promise<void> {
-  const bundle = await toMimeBundle(value);
-  const sink = getDisplaySink();
-  if (sink) {
-    sink.display({ bundle, metadata: options.metadata, id: options.id, update: options.update });
-  } else {
-    process.stdout.write(bundle["text/plain"] + "\n");
-  }
-}
+export { toMimeBundle, toDisplayData, renderDisplayData, plainText, type DisplayData } from "./bundle.js";
+export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayOptions } from "./display.js";
+export { Rich, html, md, svg, png, json, type ImageSize } from "./mime.js";
+export { image, imageGrid, PngImage, type ImageOptions, type ImageGridOptions } from "./image/image.js";
+export type { PixelArray, Channels, ValueRange, RawImage } from "./image/pixels.js";
+export { table, type TableRow, type TableOptions } from "./table.js";
+export {
+  plotly,
+  PlotlyFigure,
+  FIGURE_REDRAWS_PER_SECOND,
+  type PlotlyFigureSpec,
+  type PlotlyTrace,
+  type ExtendOptions,
+} from "./plotly/figure.js";
+export { progress, PROGRESS_REDRAWS_PER_SECOND, type Progress, type ProgressOptions } from "./progress/progress.js";

@@ -32,6 +32,18 @@ export interface Displayable {
   [JUPYTER_DISPLAY](): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
+/**
+ * cluelab's addition to Deno's convention: a displayable may also have a method under this
+ * symbol returning the per-MIME-type metadata of its output (e.g. `{ "image/png": { width: 280 } }`),
+ * which a kernel sends as the `metadata` of the `display_data` / `execute_result`.
+ */
+export const DISPLAY_METADATA: unique symbol = Symbol.for("cluelab.display.metadata") as never;
+
+/** A displayable that also supplies output metadata through {@link DISPLAY_METADATA}. */
+export interface DisplayableWithMetadata extends Displayable {
+  [DISPLAY_METADATA](): DisplayMetadata;
+}
+
 /** What a sink is asked to do with one display. */
 export interface DisplayRequest {
   bundle: MimeBundle;
@@ -62,7 +74,8 @@ export const DISPLAY_SINK: unique symbol = Symbol.for("cluelab.display.sink") as
 
 /**
  * The `globalThis` key under which a kernel publishes the running cell's `AbortSignal`,
- * so long loops in library code can stop cooperatively between steps.
+ * so long loops in library code can stop cooperatively between steps. Each cell execution gets
+ * a fresh signal, so its identity also tells one cell execution from the next.
  */
 export const CELL_ABORT_SIGNAL: unique symbol = Symbol.for("cluelab.cell.abortSignal") as never;
 

@@ -1,0 +1,97 @@
+/** The MetaFormer cluster block and a stage of them. */
+import { tf } from "../engine/index.js";
+import { GroupNorm, LayerNorm, Mlp, Module, ModuleList, constant, dropPath, type Build, type Norm, type Rng } from "../nn/index.js";
+import type { Assignment, TokenMixer } from "./mixer.js";
+
+/** What a forward pass needs besides the input. */
+export interface RunContext {
+  training: boolean;
+  /** Drop-path coin flips. */
+  rng: Rng;
+}
+
+export interface BlockOptions {
+  dim: number;
+  mlpRatio: number;
+  dropPath: number;
+  norm: "layer" | "group";
+  /** Layer-scale initial value, or null for none. */
+  layerScale: number | null;
+  /** PVTv2's depthwise conv inside the MLP. */
+  depthwiseMlp: boolean;
+}
+
+export function makeNorm(build: Build, kind: "layer" | "group", channels: number): Norm {
+  return kind === "layer" ? new LayerNorm(build, channels) : new GroupNorm(build, channels);
+}
+
+/**
+ * x += DropPath(γ₁·mixer(norm1(x))); x += DropPath(γ₂·mlp(norm2(x))), the official `ClusterBlock`
+ * (γ = layer scale, only in the Context Clusters family).
+ */
+export class ClusterBlock extends Module {
+  readonly norm1: Norm;
+  readonly tokenMixer: Module & TokenMixer;
+  readonly norm2: Norm;
+  readonly mlp: Mlp;
+  readonly layerScale1: tf.Variable | null;
+  readonly layerScale2: tf.Variable | null;
+
+  constructor(build: Build, mixer: Module & TokenMixer, private readonly options: BlockOptions) {
+    super();
+    const { dim, layerScale } = options;
+    this.layerScale1 = layerScale === null ? null : this.param("layer_scale_1", [dim], constant(layerScale), build.rng);
+    this.layerScale2 = layerScale === null ? null : this.param("layer_scale_2", [dim], constant(layerScale), build.rng);
+    this.norm1 = this.module("norm1", makeNorm(build, options.norm, dim));
+    this.tokenMixer = this.module("token_mixer", mixer);
+    this.norm2 = this.module("norm2", makeNorm(build, options.norm, dim));
+    this.mlp = this.module("mlp", new Mlp(build, dim, Math.floor(dim * options.mlpRatio), { depthwise: options.depthwiseMlp }));
+  }
+
+  forward(x: tf.Tensor4D, shared: Assignment | null, ctx: RunContext): { x: tf.Tensor4D; assignment: Assignment } {
+    const { out, assignment } = this.tokenMixer.forward(this.norm1.forward(x), shared);
+    const rate = this.options.dropPath;
+    const mixed = this.layerScale1 ? (tf.mul(out, this.layerScale1) as tf.Tensor4D) : out;
+    const y = tf.add(x, dropPath(mixed, rate, ctx.training, ctx.rng)) as tf.Tensor4D;
+    const mlp = this.mlp.forward(this.norm2.forward(y));
+    const scaled = this.layerScale2 ? (tf.mul(mlp, this.layerScale2) as tf.Tensor4D) : mlp;
+    return { x: tf.add(y, dropPath(scaled, rate, ctx.training, ctx.rng)), assignment };
+  }
+}
+
+/**
+ * A stage: its blocks in order, the first block's assignment handed to the next ones (which
+ * reuse it when they have no assignment parameters of their own). CLUENet names the blocks
+ * `blocks.j.*` (its `basic_blocks` module); Context Clusters' stage is the list itself (`j.*`).
+ */
+export class Stage extends Module {
+  constructor(
+    readonly blocks: readonly ClusterBlock[],
+    nested: boolean,
+  ) {
+    super();
+    if (nested) {
+      const list = this.module("blocks", new ModuleList<ClusterBlock>());
+      for (const block of blocks) list.add(block);
+    } else {
+      blocks.forEach((block, j) => this.module(String(j), block));
+    }
+  }
+
+  /** Returns the output and the first block's assignment. */
+  forward(x: tf.Tensor4D, ctx: RunContext): { x: tf.Tensor4D; first: Assignment } {
+    let shared: Assignment | null = null;
+    let first: Assignment | null = null;
+    for (const block of this.blocks) {
+      const r = block.forward(x, shared, ctx);
+      x = r.x;
+      shared = r.assignment;
+      first ??= r.assignment;
+    }
+    return { x, first: first! };
+  }
+
+  disposeConstants(): void {
+    for (const block of this.blocks) block.tokenMixer.disposeConstants();
+  }
+}

@@ -1,0 +1,24 @@
+/** What every token mixer of a cluster block returns, and the assignment it may share. */
+import type { tf } from "../engine/index.js";
+
+/** A hard assignment of pixels to centers, per head: the dispatch matrix S and the argmax. */
+export interface Assignment {
+  /** [heads·B, N, M]: the winning center's score in each pixel's row, 0 elsewhere (keeps the gradient). */
+  S: tf.Tensor3D;
+  /** int32 [heads·B, N]: each pixel's center (row-major over the cluster grid). */
+  index: tf.Tensor2D;
+}
+
+export interface MixerOutput {
+  /** [B, H, W, C]. */
+  out: tf.Tensor4D;
+  /** The assignment this mixer used (its own, or the one it was given). */
+  assignment: Assignment;
+}
+
+export interface TokenMixer {
+  /** x [B, H, W, C]; `shared` is the stage's first assignment, when the mixer reuses it. */
+  forward(x: tf.Tensor4D, shared: Assignment | null): MixerOutput;
+  /** Frees cached constants (parameters are freed through the module tree). */
+  disposeConstants(): void;
+}

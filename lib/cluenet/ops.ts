@@ -1,0 +1,66 @@
+/**
+ * The hot path of cluster attention, as a few pure functions so an engine-level fused kernel can
+ * replace each one: cosine soft aggregation, hard assignment (argmax + one-hot), dispatch, and
+ * hard aggregation. Shapes use G = heads·batch independent groups, N pixels, M centers, d channels.
+ */
+import { tf } from "../engine/index.js";
+
+/** x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize). */
+export function l2Normalize<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12)) as T);
+}
+
+/**
+ * Global soft aggregation: Ca[m] = Σ_n softmax_n(q[m]·k[n]) v[n] over all N pixels (exact fp32
+ * attention). `q` [G, M, d] are the centers already normalised and scaled by 1/τ, `k` [G, N, d]
+ * the normalised pixel keys, `v` [G, N, d] the values. Returns [G, M, d].
+ */
+export function softAggregate(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(q, k, false, true)), v));
+}
+
+/** One-hot of each pixel's best center and the index itself. */
+export interface HardAssignment {
+  /** [G, N, M] 1 at the winning center, 0 elsewhere. */
+  mask: tf.Tensor3D;
+  /** int32 [G, N]: the winning center; ties go to the lowest index, as PyTorch's max(dim). */
+  index: tf.Tensor2D;
+}
+
+/**
+ * Assigns each pixel to its highest-scoring center: scores [G, N, M] → one-hot mask and index.
+ * `penalty` [N, M] (0 where allowed, a large negative number elsewhere) restricts each pixel to
+ * the centers of its own fold region. No gradient flows through the choice.
+ */
+export function hardAssign(scores: tf.Tensor3D, penalty?: tf.Tensor2D): HardAssignment {
+  return tf.tidy(() => {
+    const [g, n, m] = scores.shape;
+    if (m === 1) return { mask: tf.ones([g, n, 1]) as tf.Tensor3D, index: tf.zeros([g, n], "int32") as tf.Tensor2D };
+    const index = tf.argMax(penalty ? tf.add(scores, penalty) : scores, 2) as tf.Tensor2D;
+    // int32 one-hot then a cast: wasm's OneHot (tfjs 4.22) ignores dtype "float32" and writes int bits
+    return { mask: tf.cast(tf.oneHot(index, m), "float32") as tf.Tensor3D, index };
+  });
+}
+
+/** Hard & shared feature dispatching: out[n] = Σ_m S[n, m]·centers[m]; S [G, N, M], centers [G, M, d] → [G, N, d]. */
+export function dispatch(S: tf.Tensor3D, centers: tf.Tensor3D): tf.Tensor3D {
+  return tf.matMul(S, centers);
+}
+
+/**
+ * Hard aggregation into centers (Context Clusters, FEC and Improved Cluster Pooling):
+ * c'[m] = (Σ_n A[n, m]·v[n] + c[m]) / (Σ_n A[n, m] + 1), the scatter-sum written as a product
+ * with the (weighted) one-hot matrix A [G, N, M]; v [G, N, d], c [G, M, d] → [G, M, d].
+ */
+export function hardAggregate(A: tf.Tensor3D, v: tf.Tensor3D, c: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const sums = tf.matMul(A, v, true, false);
+    const weight = tf.add(tf.transpose(tf.sum(A, 1, true), [0, 2, 1]), 1);
+    return tf.div(tf.add(sums, c), weight);
+  });
+}
+
+/** Cosine similarity of every pixel with every center: [G, N, M] from normalised k [G, N, d] and centers [G, M, d]. */
+export function cosineToCenters(kNormalised: tf.Tensor3D, centers: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => tf.matMul(kNormalised, l2Normalize(centers), false, true));
+}
