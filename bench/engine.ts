@@ -437,7 +437,9 @@ async function benchBackend(status: BackendStatus, peak: number | null): Promise
 // ---------------------------------------------------------------------------------------------
 // Entry point and output
 
-export async function run({ json }: BenchOptions): Promise<void> {
+export async function run({ json, args }: BenchOptions): Promise<void> {
+  // Optional backend names after the benchmark's name limit the rows: `npm run bench -- engine native wasm`.
+  const only = args.filter((a) => !a.startsWith("-"));
   const { machine, why } = machineInfo();
   const computed = computedPeak(machine, why);
   // BLAS first, while nothing else in this process is computing.
@@ -446,7 +448,7 @@ export async function run({ json }: BenchOptions): Promise<void> {
   progress("loading every backend (doctor) …");
   const report = await doctor();
   const rows: EngineRow[] = [];
-  for (const status of report.backends.filter((s) => s.loaded)) {
+  for (const status of report.backends.filter((s) => s.loaded && (only.length === 0 || only.includes(s.name)))) {
     rows.push(await benchBackend(status, computed.gflops));
   }
   const out: EngineReport = {

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { dataCommand } from "./commands/data.js";
+import { buildNativeCommand } from "./commands/build-native.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 
@@ -20,6 +21,7 @@ const program = new Command("cluelab")
 program.addCommand(doctorCommand());
 program.addCommand(demoCommand());
 program.addCommand(dataCommand());
+program.addCommand(buildNativeCommand());
 
 try {
   await program.parseAsync(process.argv);
