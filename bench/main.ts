@@ -7,12 +7,14 @@
  * `--json` exactly one JSON object and nothing else); progress and library chatter go to stderr.
  */
 import { run as community } from "./community.js";
+import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as engine } from "./engine.js";
 import type { BenchRun } from "./types.js";
 
 /** Benchmark name → its module's run function, with a one-line description for the listing. */
 const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+  "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a SimCLR small-CNN backbone + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
   community: { run: community, about: "Leiden on Fashion-MNIST's 70k kNN graph and a planted graph, against leidenalg, graphology's Louvain and the npm Leiden packages" },
 };
 
