@@ -65,3 +65,29 @@ test("SimCLR pre-training on real Fashion-MNIST images trains the encoder and le
   assert.equal(tf.memory().numTensors, before, "no tensor left behind");
   await assert.rejects(contrastivePretrain(smallCnn(), data, { augment: views, epochs: 0 }), /epochs must be a positive integer/);
 });
+
+test("a headless CLUE_nano_FMNIST is an Encoder whose embeddings train", async () => {
+  const { cluenetEncoder } = await import("../../lib/train/encoders/cluenet.js");
+  const { SgdMomentum } = await import("../../lib/clustering/dcvcd/finetune.js");
+  const { clusteringInfoNce, drawPositives } = await import("../../lib/clustering/dcvcd/index.js");
+  const { Random } = await import("../../lib/clustering/random.js");
+  await ready();
+  const before = tf.memory().numTensors;
+  const encoder = cluenetEncoder("CLUE_nano_FMNIST", { seed: 1 });
+  const x = tf.randomUniform([4, 28, 28, 1], 0, 1, "float32", 2);
+  const z = encoder.embed(x);
+  assert.deepEqual(z.shape, [4, 128]);
+  z.dispose();
+  // One clustering-aware InfoNCE step through the whole network moves its weights.
+  const labels = Int32Array.of(0, 0, 1, 1);
+  const positives = drawPositives(labels, new Random(0));
+  const optimizer = new SgdMomentum(encoder.trainableVariables, 0.1, 0.9, 5e-4);
+  const w0 = Float32Array.from(await encoder.trainableVariables[0]!.data());
+  const loss = optimizer.step(() => clusteringInfoNce(encoder.embed(x, { training: true }), labels, positives, 0.5));
+  assert.ok(Number.isFinite((await loss.data())[0]!));
+  assert.notDeepEqual(await encoder.trainableVariables[0]!.data(), w0);
+  tf.dispose([loss, x]);
+  optimizer.dispose();
+  encoder.dispose();
+  assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+});
