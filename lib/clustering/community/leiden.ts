@@ -14,9 +14,11 @@ export interface CommunityOptions {
   /** Seed of every random choice (default 0): same seed, same graph → same result. */
   seed?: number;
   /**
-   * Passes of the whole multi-level procedure, each starting from the last one's result
-   * (default 2, as leidenalg's `find_partition`); a negative number repeats until a pass
-   * improves nothing.
+   * Passes of the whole multi-level procedure, each starting from the last one's result; a
+   * negative number repeats until a pass improves nothing. Default 4: on Fashion-MNIST's 70k kNN
+   * graph, the median modularity over 10 seeds is 0.87849 with 2 passes (leidenalg's
+   * `find_partition` default; leidenalg: 0.87867), 0.87876 with 3 and 0.87905 with 4, for ~1.4×
+   * the time of 2 passes.
    */
   iterations?: number;
   /** Leiden only: the randomness θ of the refinement's choices (default 0.01, the paper's). */
@@ -71,7 +73,7 @@ export function leidenCsr(csr: CsrGraph, options: CommunityOptions = {}): Commun
  * connectivity check had to split (always 0 for Leiden; the tests hold it to that).
  */
 export function detect(csr: CsrGraph, options: CommunityOptions, refinePartition: boolean): CommunityResult & { repaired: number } {
-  const { resolution = 1, seed = 0, iterations = 2, randomness = 0.01, initial } = options;
+  const { resolution = 1, seed = 0, iterations = 4, randomness = 0.01, initial } = options;
   if (!(resolution >= 0) || !Number.isFinite(resolution)) throw new RangeError(`resolution must be a finite number ≥ 0, got ${resolution}`);
   if (!(randomness > 0)) throw new RangeError(`randomness must be > 0, got ${randomness}`);
   if (!Number.isInteger(iterations) || iterations === 0) {
