@@ -6,14 +6,22 @@
  * Output contract, shared by every benchmark: the report goes to stdout (a table, or with
  * `--json` exactly one JSON object and nothing else); progress and library chatter go to stderr.
  */
+import { run as cluenet } from "./cluenet.js";
+import { run as data } from "./data.js";
 import { run as community } from "./community.js";
 import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as engine } from "./engine.js";
+import { run as kernel } from "./kernel.js";
+import { run as train } from "./train.js";
 import type { BenchRun } from "./types.js";
 
 /** Benchmark name → its module's run function, with a one-line description for the listing. */
 const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
+  data: { run: data, about: "images/s the batch loader delivers (Fashion-MNIST, a JPEG folder) beside the training step's own speed, and their overlap" },
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+  train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
+  cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
+  kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
   "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a SimCLR small-CNN backbone + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
   community: { run: community, about: "Leiden on Fashion-MNIST's 70k kNN graph and a planted graph, against leidenalg, graphology's Louvain and the npm Leiden packages" },
 };

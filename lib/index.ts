@@ -16,6 +16,10 @@ export { engine, nn, cluenet };
 export * as datasets from "./data/index.js";
 /** Seeded, composable augmentations for `dataset.batches({ augment })`, named after torchvision's. */
 export * as transforms from "./data/transforms/index.js";
+/** Training loop, AdamW, schedules, checkpoints, live views, recipes and ablations. */
+export * as train from "./train/index.js";
+/** CLUENet's cluster maps traced to input pixels, occlusion ranking, overlays and heatmaps. */
+export * as interpret from "./cluenet/interpret/index.js";
 // Clustering: short top-level names, as notebooks write them (`metrics.nmi`, `community.leiden`).
 export { metrics, graph, community, dcvcd, kmeans, type KMeansOptions, type KMeansResult } from "./clustering/index.js";
 export type { Encoder } from "./train/encoder.js";

@@ -31,8 +31,13 @@ if [[ "${CLUELAB_SKIP_NATIVE_BUILD:-}" == "1" ]]; then
 fi
 
 mkdir -p "$out"
-# The loader compares this hash with native/src to notice a binary built from other sources.
-hash=$(cd "$src" && { for f in $(LC_ALL=C ls); do printf '%s\n' "$f"; cat "$f"; done; } | sha256sum | cut -d' ' -f1)
+# The loader (lib/engine/native/addon.ts, sourceHash) computes the same hash of native/src to
+# notice a binary built from other sources: SHA-256 over each file's name, a newline, its bytes.
+hash=$(node -e '
+  const { createHash } = require("node:crypto"); const fs = require("node:fs"); const path = require("node:path");
+  const dir = process.argv[1]; const h = createHash("sha256");
+  for (const name of fs.readdirSync(dir).sort()) { h.update(name + "\n"); h.update(fs.readFileSync(path.join(dir, name))); }
+  console.log(h.digest("hex"));' "$src")
 
 if [[ $if_stale == 1 && -f "$out/cluelab-native.node" && -f "$out/build-info.json" ]] &&
   grep -q "\"sourceHash\": \"$hash\"" "$out/build-info.json"; then

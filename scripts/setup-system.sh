@@ -24,6 +24,8 @@ packages=(
   python3-sklearn python3-scipy python3-igraph python3-leidenalg
   # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
   chromium
+  # the kernel's tests drive jupyter-console through a terminal multiplexer
+  tmux
   # CLUENet's equivalence tests and speed benchmark run the official model's PyTorch transcription
   python3-torch
 )

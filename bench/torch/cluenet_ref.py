@@ -658,7 +658,8 @@ class GapRecorder:
 
 def fixture(spec):
     """Writes weights.safetensors (the state_dict), io.safetensors (input NHWC, logits, the
-    assignments) and with spec["grads"] grads.safetensors (d sum(logits·probe) / d parameter)."""
+    assignments), with spec["grads"] grads.safetensors (d sum(logits·probe) / d parameter), and
+    with spec["pth"] checkpoint.pth (a torch.save'd training checkpoint of the same weights)."""
     cfg = resolve(spec["name"], spec.get("overrides"))
     seed, batch, min_gap = spec.get("seed", 0), spec.get("batch", 2), spec.get("minGap", 1e-7)
     torch.manual_seed(seed)
@@ -680,6 +681,11 @@ def fixture(spec):
     out = spec["out"]
     os.makedirs(out, exist_ok=True)
     save_safetensors(os.path.join(out, "weights.safetensors"), model.state_dict(), {"format": "pt"})
+    if spec.get("pth"):
+        # a training checkpoint as the official script saves it, from a DataParallel model
+        checkpoint = {"model_state_dict": {f"module.{k}": v for k, v in model.state_dict().items()},
+                      "train_acc_list": [0.1, 0.2]}
+        torch.save(checkpoint, os.path.join(out, "checkpoint.pth"))
     io = {"input": x.permute(0, 2, 3, 1).contiguous(), "logits": logits}
     stage = 0
     for mod in model.network:

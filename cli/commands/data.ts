@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { download, DOWNLOADS, DOWNLOADABLE, MIRROR_ENV, type DownloadProgress } from "../../lib/data/download/index.js";
+import { cifar10, cifar100, DataError, fashionMnist, miniImagenet, mnist, stl10, type ImageDataset } from "../../lib/data/index.js";
 import { defaultDataDir, searchPath } from "../../lib/data/locate.js";
 
 /**
@@ -20,8 +19,8 @@ export function dataCommand(): Command {
     .action(async (name: string, options: { dir?: string; keepArchives?: boolean }) => runDownload(name, options));
   data
     .command("list")
-    .description("list the datasets cluelab reads and the folders searched for each")
-    .action(() => runList());
+    .description("list the datasets cluelab reads and where each is found (or why it cannot be used)")
+    .action(async () => runList());
   return data;
 }
 
@@ -47,15 +46,29 @@ async function runDownload(name: string, options: { dir?: string; keepArchives?:
   }
 }
 
-function runList(): void {
+/** Opens each dataset's first split without a root, as a notebook would, to show where it is found. */
+const OPENERS: Record<string, () => Promise<ImageDataset>> = {
+  mnist: () => mnist(),
+  "fashion-mnist": () => fashionMnist(),
+  cifar10: () => cifar10(),
+  cifar100: () => cifar100(),
+  stl10: () => stl10(),
+  "mini-imagenet": () => miniImagenet({ split: "train" }),
+};
+
+async function runList(): Promise<void> {
   const out = (line: string) => process.stdout.write(line + "\n");
-  out(`downloads go to ${defaultDataDir()}/<name> unless --dir is given`);
-  for (const name of [...Object.keys(DOWNLOADS), "mini-imagenet"]) {
+  out(`downloads go to ${defaultDataDir()}/<name> unless --dir is given; searched without a root: $CLUELAB_DATA, system locations, the user cache`);
+  for (const [name, open] of Object.entries(OPENERS)) {
     const title = DOWNLOADS[name]?.title ?? "Mini-ImageNet (images/ + train/val/test CSVs; no public archive)";
-    const dirs = searchPath(name);
-    const found = dirs.find((d) => existsSync(d) && (d.endsWith(name) || existsSync(join(d, name))));
     out(`${name.padEnd(14)} ${title}`);
-    out(`${"".padEnd(14)} ${found ? `found: ${found}` : `not found; searched ${dirs.join(", ")}`}`);
+    try {
+      const ds = await open();
+      out(`${"".padEnd(14)} found: ${ds.origin} (${ds.name}: ${ds.length.toLocaleString("en")} images)`);
+    } catch (error) {
+      const message = error instanceof DataError && /was not found/.test(error.message) ? `not found; searched ${searchPath(name).join(", ")}` : `unusable: ${(error as Error).message}`;
+      out(`${"".padEnd(14)} ${message}`);
+    }
   }
 }
 

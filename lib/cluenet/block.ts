@@ -21,6 +21,11 @@ export interface BlockOptions {
   depthwiseMlp: boolean;
 }
 
+/** tf.tidy for a function returning an object of tensors: everything else it made is freed. */
+export function keepOnly<T extends object>(fn: () => T): T {
+  return tf.tidy(() => fn() as unknown as tf.TensorContainer) as unknown as T;
+}
+
 export function makeNorm(build: Build, kind: "layer" | "group", channels: number): Norm {
   return kind === "layer" ? new LayerNorm(build, channels) : new GroupNorm(build, channels);
 }
@@ -49,13 +54,17 @@ export class ClusterBlock extends Module {
   }
 
   forward(x: tf.Tensor4D, shared: Assignment | null, ctx: RunContext): { x: tf.Tensor4D; assignment: Assignment } {
-    const { out, assignment } = this.tokenMixer.forward(this.norm1.forward(x), shared);
-    const rate = this.options.dropPath;
-    const mixed = this.layerScale1 ? (tf.mul(out, this.layerScale1) as tf.Tensor4D) : out;
-    const y = tf.add(x, dropPath(mixed, rate, ctx.training, ctx.rng)) as tf.Tensor4D;
-    const mlp = this.mlp.forward(this.norm2.forward(y));
-    const scaled = this.layerScale2 ? (tf.mul(mlp, this.layerScale2) as tf.Tensor4D) : mlp;
-    return { x: tf.add(y, dropPath(scaled, rate, ctx.training, ctx.rng)), assignment };
+    // A scope per block frees the block's intermediates as soon as it ends; what the backward
+    // pass needs the gradient tape has kept on its own.
+    return keepOnly(() => {
+      const { out, assignment } = this.tokenMixer.forward(this.norm1.forward(x), shared);
+      const rate = this.options.dropPath;
+      const mixed = this.layerScale1 ? (tf.mul(out, this.layerScale1) as tf.Tensor4D) : out;
+      const y = tf.add(x, dropPath(mixed, rate, ctx.training, ctx.rng)) as tf.Tensor4D;
+      const mlp = this.mlp.forward(this.norm2.forward(y));
+      const scaled = this.layerScale2 ? (tf.mul(mlp, this.layerScale2) as tf.Tensor4D) : mlp;
+      return { x: tf.add(y, dropPath(scaled, rate, ctx.training, ctx.rng)) as tf.Tensor4D, assignment };
+    });
   }
 }
 

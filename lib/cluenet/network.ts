@@ -1,9 +1,9 @@
 /** The whole network: coordinates → stem → PosCNN → stages and pools → LayerNorm → mean → head. */
 import { tf } from "../engine/index.js";
 import {
-  Linear, Module, ModuleList, Rng, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm,
+  Linear, Module, ModuleList, Rng, dropPathSchedule, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm, type RngState,
 } from "../nn/index.js";
-import { ClusterBlock, Stage, makeNorm, type RunContext } from "./block.js";
+import { ClusterBlock, Stage, keepOnly, makeNorm, type RunContext } from "./block.js";
 import { Cluster } from "./cluster.js";
 import { CocCluster } from "./coc.js";
 import type { CluenetConfig } from "./config.js";
@@ -11,7 +11,6 @@ import { ConstantCache } from "./constants.js";
 import { PatchEmbed, PosCNN, coordinateGrid } from "./embed.js";
 import type { Assignment } from "./mixer.js";
 import { FecPool, ImprovedClusterPool, StridedConv, type Downsample } from "./pool.js";
-import { dropPathSchedule } from "../nn/drop-path.js";
 import { loadState, readWeights, saveState, type StateSource } from "./weights.js";
 
 /** The official CLUENet init: Linear trunc-normal(0.02)/0, Conv normal(0, √(2/fan_out))/0 (norms 1/0, gate kaiming-uniform in place). */
@@ -146,6 +145,19 @@ export class CluenetModel extends Module {
     return this.config.name;
   }
 
+  /**
+   * The state of the drop-path random stream (the only randomness of a forward pass): a training
+   * checkpoint stores it so a resumed run draws the same masks.
+   */
+  randomState(): RngState {
+    return this.#dropRng.state();
+  }
+
+  /** Continues the drop-path random stream from a {@link randomState} taken earlier. */
+  setRandomState(state: RngState): void {
+    this.#dropRng.setState(state);
+  }
+
   /** The trainable variables, in official state_dict order. */
   get trainableWeights(): tf.Variable[] {
     return this.namedParameters().map(([, p]) => p.variable);
@@ -158,12 +170,12 @@ export class CluenetModel extends Module {
 
   /** Logits [B, classes]; `training: true` turns drop path on. Use inside tf.grads / optimizer.minimize to train. */
   apply(x: tf.Tensor4D, options: ApplyOptions = {}): tf.Tensor2D {
-    return tf.tidy(() => this.run(x, options.training ?? false, false).logits);
+    return this.guard(x, () => tf.tidy(() => this.run(x, options.training ?? false, false).logits));
   }
 
   /** Pooled features [B, C] before the head (after the final norm and global average pool). */
   features(x: tf.Tensor4D, options: ApplyOptions = {}): tf.Tensor2D {
-    return tf.tidy(() => this.run(x, options.training ?? false, false).features);
+    return this.guard(x, () => tf.tidy(() => this.run(x, options.training ?? false, false).features));
   }
 
   /**
@@ -172,7 +184,7 @@ export class CluenetModel extends Module {
    */
   trace(x: tf.Tensor4D): ClusterTrace {
     const input = this.checkInput(x);
-    return tf.tidy(() => {
+    return this.guard(x, () => tf.tidy(() => {
       const r = this.run(x, false, true);
       const stages = r.stages.map((a, i): StageAssignment => {
         const [h, w] = r.sizes[i]!;
@@ -195,7 +207,7 @@ export class CluenetModel extends Module {
       const { kernel, stride, pad } = this.config.stem;
       const trace: ClusterTrace = { logits: r.logits, stages, pools, input: { ...input, stemStride: stride, stemKernel: kernel, stemPad: pad } };
       return trace as unknown as tf.TensorContainer;
-    }) as unknown as ClusterTrace;
+    }) as unknown as ClusterTrace);
   }
 
   /** Loads a `.safetensors` state_dict (path or bytes) with the official names and layouts; all or nothing. */
@@ -220,6 +232,27 @@ export class CluenetModel extends Module {
     super.dispose();
     this.#constants.dispose();
     for (const stage of this.stages) stage.disposeConstants();
+  }
+
+  /**
+   * Runs `fn`, turning the wasm backend's out-of-memory traps (its heap stops at 4 GB) into an
+   * error that says what happened and what to do.
+   */
+  private guard<T>(x: tf.Tensor, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (tf.getBackend() === "wasm" && /memory access out of bounds|table index is out of bounds|Aborted\(|Cannot enlarge memory/.test(message)) {
+        throw new Error(
+          `the wasm backend ran out of memory (its heap stops at 4 GB) running ${this.config.name} on a batch of ` +
+            `${x.shape[0]}: use a smaller batch (measured here: training fits CLUE_mini_CIFAR at 16 images, CLUE_nano_FMNIST at 64). ` +
+            `The wasm backend cannot be used after this failure: restart the kernel or process.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   /** Checks the input and returns the size the network will see. */
@@ -286,7 +319,7 @@ export class CluenetModel extends Module {
       if (record) stages.push(r.first);
       const pool = this.pools[i];
       if (pool) {
-        const p = pool.forward(y);
+        const p = keepOnly(() => pool.forward(y));
         y = p.x;
         if (record) poolIndex.push(p.index);
       }

@@ -4,10 +4,10 @@
  * @packageDocumentation
  */
 import { inspect } from "node:util";
+import { tf } from "../engine/tf.js";
 import { datasetBundle } from "./display.js";
 import { DataError } from "./errors.js";
 import { bytesToImage, formatShape, type Image, type Shape } from "./image.js";
-import { tf } from "../engine/tf.js";
 import { BatchLoader, type Batch, type BatchOptions, type MultiViewBatch } from "./loader.js";
 import { BatchAssembler } from "./pipeline/assemble.js";
 import { openReader, sourceLength, type SourceSpec } from "./pipeline/source.js";

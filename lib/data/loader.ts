@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { tf } from "../engine/tf.js";
-import { JUPYTER_DISPLAY } from "../display/protocol.js";
+import { currentAbortSignal, JUPYTER_DISPLAY } from "../display/protocol.js";
 import { batchBundle } from "./display.js";
 import { formatShape, type Shape } from "./image.js";
 import { Rng, shuffleInPlace } from "./random.js";
@@ -80,7 +80,8 @@ const SHUFFLE_STREAM = 0x53485546;
 
 /**
  * A reusable batch iterator: each `for await` over it runs one epoch (the next one each time),
- * in an order and with augmentations determined by `seed` and the epoch number alone.
+ * in an order and with augmentations determined by `seed` and the epoch number alone. Inside
+ * the cluelab kernel, interrupting the cell ends the loop at the next batch.
  */
 export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B> {
   /** Samples per batch. */
@@ -178,6 +179,8 @@ export class BatchLoader<B extends BatchBase = Batch> implements AsyncIterable<B
     try {
       refill();
       while (pending.length > 0) {
+        // An interrupted notebook cell stops the epoch here (the finally below closes the workers).
+        currentAbortSignal()?.throwIfAborted();
         const result = await pending.shift()!;
         refill();
         this.skipped.push(...result.skipped);

@@ -29,13 +29,8 @@ export class Conv2d extends Module {
 
   /** x [B, H, W, in] → [B, H', W', out]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.fused.conv2d({
-      x,
-      filter: this.weight as tf.Tensor4D,
-      strides: this.stride,
-      pad: this.padding,
-      bias: this.bias,
-    });
+    // conv + add, not tf.fused.conv2d, whose gradient also keeps the output (see Linear)
+    return tf.add(tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding), this.bias);
   }
 }
 
@@ -57,12 +52,6 @@ export class DepthwiseConv2d extends Module {
 
   /** x [B, H, W, C] → [B, H, W, C]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.fused.depthwiseConv2d({
-      x,
-      filter: this.weight as tf.Tensor4D,
-      strides: 1,
-      pad: (this.kernel - 1) / 2,
-      bias: this.bias,
-    });
+    return tf.add(tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, 1, (this.kernel - 1) / 2), this.bias);
   }
 }

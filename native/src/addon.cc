@@ -49,6 +49,8 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(binary), CLUE_EXPORT(reduce), CLUE_EXPORT(softmax), CLUE_EXPORT(copyStrided), CLUE_EXPORT(fill),
       CLUE_EXPORT(cast), CLUE_EXPORT(oneHot), CLUE_EXPORT(gather), CLUE_EXPORT(segmentSum), CLUE_EXPORT(select),
       CLUE_EXPORT(addN), CLUE_EXPORT(layerNorm), CLUE_EXPORT(layerNormGrad), CLUE_EXPORT(gelu), CLUE_EXPORT(geluGrad),
+      CLUE_EXPORT(l2Normalize), CLUE_EXPORT(l2NormalizeGrad), CLUE_EXPORT(nearestCenter), CLUE_EXPORT(clusterMean),
+      CLUE_EXPORT(clusterMeanGrad), CLUE_EXPORT(adamw),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

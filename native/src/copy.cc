@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "strides.h"
 
 namespace clue {
 
@@ -43,24 +44,8 @@ void copyStrided(const Args& args) {
     (ei < 0 ? iLo : iHi) += ei;
   }
   if (oLo < 0 || oHi >= int64_t(outN) || iLo < 0 || iHi >= int64_t(inN)) throw Error("copyStrided: index out of bounds");
-  // Collapse dims both sides walk contiguously; drop size-1 dims.
-  std::vector<int64_t> sh, ao, ai;
-  for (size_t d = 0; d < r0; d++) {
-    if (shape[d] == 1) continue;
-    if (!sh.empty() && ao.back() == so[d] * shape[d] && ai.back() == si[d] * shape[d]) {
-      sh.back() *= shape[d];
-      ao.back() = so[d];
-      ai.back() = si[d];
-    } else {
-      sh.push_back(shape[d]);
-      ao.push_back(so[d]);
-      ai.push_back(si[d]);
-    }
-  }
-  if (sh.empty()) {
-    std::memcpy(out + oo * int64_t(es), in + io * int64_t(es), es);
-    return;
-  }
+  std::vector<int64_t> sh(shape), ao(so), ai(si);
+  collapseDims(sh, ao, ai);
   int64_t r = int64_t(sh.size());
   int64_t inner = sh[r - 1], iso = ao[r - 1], isi = ai[r - 1];
   int64_t rows = total / inner;

@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "strides.h"
 
 namespace clue {
 
@@ -125,41 +126,13 @@ static void compareRow(int op, uint8_t* __restrict o, const In* __restrict a, in
 }
 
 /**
- * Merges adjacent dimensions that both operands walk contiguously, so most broadcasts become a
- * few long rows. Returns collapsed shape and strides, innermost last.
- */
-static void collapse(std::vector<int64_t>& shape, std::vector<int64_t>& sa, std::vector<int64_t>& sb) {
-  std::vector<int64_t> s2, a2, b2;
-  for (size_t i = 0; i < shape.size(); i++) {
-    if (shape[i] == 1) continue;
-    if (!s2.empty() && a2.back() == sa[i] * shape[i] && b2.back() == sb[i] * shape[i]) {
-      s2.back() *= shape[i];
-      a2.back() = sa[i];
-      b2.back() = sb[i];
-    } else {
-      s2.push_back(shape[i]);
-      a2.push_back(sa[i]);
-      b2.push_back(sb[i]);
-    }
-  }
-  if (s2.empty()) {
-    s2.push_back(1);
-    a2.push_back(0);
-    b2.push_back(0);
-  }
-  shape.swap(s2);
-  sa.swap(a2);
-  sb.swap(b2);
-}
-
-/**
  * Calls row(outOffset, aOffset, bOffset, innerStrideA, innerStrideB, length) for every row of a
  * collapsed broadcast, rows spread over the pool. Inner strides that are neither 0 nor 1 are
  * walked element by element (rows of length 1).
  */
 template <class Row>
 static void forEachRow(std::vector<int64_t> shape, std::vector<int64_t> sa, std::vector<int64_t> sb, Row&& row) {
-  collapse(shape, sa, sb);
+  collapseDims(shape, sa, sb);
   int64_t r = int64_t(shape.size());
   int64_t inner = shape[r - 1], ia = sa[r - 1], ib = sb[r - 1];
   if ((ia != 0 && ia != 1) || (ib != 0 && ib != 1)) {

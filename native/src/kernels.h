@@ -23,5 +23,11 @@ void layerNorm(const Args& a);
 void layerNormGrad(const Args& a);
 void gelu(const Args& a);
 void geluGrad(const Args& a);
+void l2Normalize(const Args& a);
+void l2NormalizeGrad(const Args& a);
+void nearestCenter(const Args& a);
+void clusterMean(const Args& a);
+void clusterMeanGrad(const Args& a);
+void adamw(const Args& a);
 
 }  // namespace clue

@@ -16,11 +16,18 @@ struct Error : std::runtime_error {
 
 class Args {
  public:
-  Args(napi_env env, napi_callback_info info) : env_(env) {
-    argc_ = kMax;
-    if (napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr) != napi_ok) throw Error("bad call");
+  Args(napi_env env, napi_callback_info info) : env_(env), argv_(kTypical) {
+    // napi_get_cb_info reports the real count but fills at most the buffer's size: ask again
+    // with room for all of them (addN takes one array per summand).
+    size_t argc = argv_.size();
+    if (napi_get_cb_info(env, info, &argc, argv_.data(), nullptr, nullptr) != napi_ok) throw Error("bad call");
+    if (argc > argv_.size()) {
+      argv_.resize(argc);
+      if (napi_get_cb_info(env, info, &argc, argv_.data(), nullptr, nullptr) != napi_ok) throw Error("bad call");
+    }
+    argv_.resize(argc);
   }
-  size_t count() const { return argc_; }
+  size_t count() const { return argv_.size(); }
 
   bool isNull(size_t i) const {
     napi_valuetype t;
@@ -67,9 +74,9 @@ class Args {
   }
 
  private:
-  static constexpr size_t kMax = 24;
+  static constexpr size_t kTypical = 24;
   napi_value at(size_t i) const {
-    if (i >= argc_) throw Error("missing argument " + std::to_string(i));
+    if (i >= argv_.size()) throw Error("missing argument " + std::to_string(i));
     return argv_[i];
   }
   template <class T>
@@ -84,8 +91,7 @@ class Args {
     return static_cast<T*>(p);
   }
   napi_env env_;
-  size_t argc_;
-  napi_value argv_[kMax];
+  std::vector<napi_value> argv_;
 };
 
 using Kernel = void (*)(const Args&);

@@ -150,20 +150,33 @@ int poolThreads() { return pool().threads(); }
 void setPoolThreads(int n) { pool().resize(n); }
 bool inPool() { return insidePool; }
 
+/** Runs every chunk on the calling thread, marked as inside the pool (so nested loops stay serial). */
+static void runSerial(int64_t n, int64_t chunks, ChunkFn fn, void* ctx) {
+  bool was = insidePool;
+  insidePool = true;
+  try {
+    for (int64_t i = 0; i < chunks; i++) {
+      int64_t b = n * i / chunks, e = n * (i + 1) / chunks;
+      if (b < e) fn(ctx, b, e, int(i));
+    }
+  } catch (...) {
+    insidePool = was;
+    throw;
+  }
+  insidePool = was;
+}
+
 void runChunks(int64_t n, int64_t chunks, ChunkFn fn, void* ctx) {
   if (chunks <= 1 || insidePool || pool().threads() == 1) {
-    bool was = insidePool;
-    insidePool = true;
-    try {
-      for (int64_t i = 0; i < chunks; i++) {
-        int64_t b = n * i / chunks, e = n * (i + 1) / chunks;
-        if (b < e) fn(ctx, b, e, int(i));
-      }
-    } catch (...) {
-      insidePool = was;
-      throw;
-    }
-    insidePool = was;
+    runSerial(n, chunks, fn, ctx);
+    return;
+  }
+  // One caller at a time uses the workers (two JavaScript threads may both run kernels); a
+  // second one meanwhile runs its chunks itself.
+  static std::mutex callers;
+  std::unique_lock<std::mutex> lock(callers, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    runSerial(n, chunks, fn, ctx);
     return;
   }
   pool().run(n, chunks, fn, ctx);

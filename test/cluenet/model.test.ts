@@ -52,6 +52,40 @@ describe("configs", () => {
     assert.deepEqual([c.inChannels, c.inputSize, c.padTo, c.stem], [1, [28, 28], [32, 32], { kernel: 3, stride: 1, pad: 1 }]);
   });
 
+  test("initialisation follows the official code (CLUENet's and Context Clusters' schemes)", () => {
+    const stats = (m: CluenetModel, name: string): { std: number; maxAbs: number; mean: number; values: Float32Array } => {
+      const [, p] = m.namedParameters().find(([n]) => n === name)!;
+      const values = p.variable.dataSync() as Float32Array;
+      const mean = values.reduce((a, v) => a + v, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+      return { std, mean, maxAbs: values.reduce((a, v) => Math.max(a, Math.abs(v)), 0), values };
+    };
+    const near = (actual: number, expected: number, rel: number, what: string): void =>
+      assert.ok(Math.abs(actual - expected) <= rel * expected, `${what}: ${actual} vs ${expected}`);
+    const m = cluenet.create("CLUE_mini_CIFAR", { numClasses: 100, seed: 4 });
+    near(stats(m, "head.weight").std, 0.02, 0.05, "Linear: trunc-normal std 0.02");
+    near(stats(m, "network.0.blocks.0.token_mixer.q.weight").std, 0.02, 0.1, "q");
+    near(stats(m, "network.0.blocks.0.token_mixer.k.weight").std, Math.sqrt(2 / 32), 0.1, "1×1 conv: normal √(2/fan_out)");
+    near(stats(m, "network.1.conv_skip.weight").std, Math.sqrt(2 / (9 * 64)), 0.05, "3×3 conv");
+    near(stats(m, "pos_embed.proj.0.weight").std, Math.sqrt(2 / 9), 0.15, "depthwise conv: fan_out 9");
+    const gate = stats(m, "network.0.blocks.0.token_mixer.gate.fc1.weight"); // [1, 16, 64]: bound 1/√(16·64)
+    assert.ok(gate.maxAbs <= 1 / 32 && gate.maxAbs > 0.9 / 32, `gate kaiming-uniform bound ${gate.maxAbs}`);
+    for (const zero of ["head.bias", "network.0.blocks.0.token_mixer.k.bias", "network.0.blocks.0.token_mixer.gate.fc1.bias", "network.0.blocks.0.norm1.bias", "network.0.blocks.0.token_mixer.sim_beta"]) {
+      assert.equal(stats(m, zero).maxAbs, 0, zero);
+    }
+    assert.ok(stats(m, "network.0.blocks.0.norm1.weight").values.every((v) => v === 1));
+    assert.ok(stats(m, "network.0.blocks.0.token_mixer.sim_alpha").values.every((v) => v === 1));
+    near(stats(m, "network.0.blocks.0.token_mixer.attn_alpha").mean, Math.log(2.13), 1e-6, "attn_alpha = ln 2.13");
+    m.dispose();
+    const coc = cluenet.create("CoC_mini_CIFAR", { numClasses: 100, seed: 4 });
+    const f = stats(coc, "network.0.0.token_mixer.f.weight"); // PyTorch's default: U(±1/√fan_in), fan_in 32
+    assert.ok(f.maxAbs <= 1 / Math.sqrt(32) && f.maxAbs > 0.9 / Math.sqrt(32));
+    assert.ok(stats(coc, "network.0.0.token_mixer.f.bias").maxAbs > 0, "conv biases are not zero in Context Clusters");
+    assert.ok(stats(coc, "network.0.0.layer_scale_1").values.every((v) => Math.abs(v - 1e-5) < 1e-12));
+    near(stats(coc, "network.0.0.mlp.fc1.weight").std, 0.02, 0.1, "Linear");
+    coc.dispose();
+  });
+
   test("bad names and options are errors that say what to do", () => {
     assert.throws(() => cluenet.create("CLUE_huge", { numClasses: 10 }), /unknown CLUENet configuration "CLUE_huge"; the registry has CLUE_nano_FMNIST/);
     assert.throws(() => cluenet.create("CLUE_mini", {} as cluenet.CreateOptions), /needs numClasses/);

@@ -176,6 +176,10 @@ describe("download", () => {
     const unknown = await run(process.execPath, [CLI, "data", "download", "cifar-11"]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /unknown dataset "cifar-11"; expected one of mnist, fashion-mnist, cifar10, cifar100, stl10/);
+    const list = await run(process.execPath, [CLI, "data", "list"], { env: { CLUELAB_DATA: undefined } });
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /fashion-mnist\s+Fashion-MNIST\n\s+found: \/usr\/share\/datasets\/fashion-mnist \(Fashion-MNIST \(train\): 60,000 images\)/);
+    assert.match(list.stdout, /cifar10\s+CIFAR-10 \(binary version\)\n\s+not found; searched /);
     const help = await run(process.execPath, [CLI, "data", "download", "--help"]);
     assert.match(help.stdout, /--dir <dir>/);
     assert.match(help.stdout, /CLUELAB_DATA_MIRROR/);

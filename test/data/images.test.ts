@@ -173,6 +173,9 @@ describe("Mini-ImageNet", () => {
     assert.deepEqual(val.classCounts(), new Array(6).fill(2));
     // Per class, numpy.random.RandomState(1).permutation(10) = [2 9 6 4 0 3 1 7 8 5]: the last two go to val.
     assert.deepEqual(Array.from(numpyPermutation(10, 1)), [2, 9, 6, 4, 0, 3, 1, 7, 8, 5]);
+    // Longer ones, as printed by numpy.random.RandomState(seed).permutation(70000) (masks above 2^16).
+    assert.deepEqual(Array.from(numpyPermutation(70000, 1).slice(-5)), [49100, 20609, 21440, 50057, 5192]);
+    assert.deepEqual(Array.from(numpyPermutation(70000, 12345).slice(0, 5)), [58332, 53059, 36369, 9078, 4675]);
     const valFirst = await val.get(0);
     const expected = (await miniImagenet({ root, split: "train" })).subset([8]); // class 0, row 8
     assert.deepEqual(valFirst.image.data, (await expected.get(0)).image.data);

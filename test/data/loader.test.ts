@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { CELL_ABORT_SIGNAL } from "../../lib/display/protocol.js";
 import { tf } from "../../lib/engine/tf.js";
 import { cifar10, fashionMnist, type Batch, type ImageDataset } from "../../lib/data/index.js";
 import * as transforms from "../../lib/data/transforms/index.js";
@@ -97,6 +98,26 @@ describe("batches", () => {
         b.dispose();
       }
     }
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("stops at the next batch when the notebook cell is interrupted, closing its worker and leaking nothing", async () => {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const global = globalThis as Record<PropertyKey, unknown>;
+    global[CELL_ABORT_SIGNAL] = controller.signal;
+    let seen = 0;
+    try {
+      await assert.rejects(async () => {
+        for await (const b of cifar.batches({ batchSize: 5 })) {
+          b.dispose();
+          if (++seen === 2) controller.abort(new Error("interrupted by the user"));
+        }
+      }, /interrupted by the user/);
+    } finally {
+      delete global[CELL_ABORT_SIGNAL];
+    }
+    assert.equal(seen, 2);
     assert.equal(tf.memory().numTensors, before);
   });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
+import { adamwStep } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
@@ -42,6 +43,7 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
       const nan = tf.tensor1d([NaN, -1, 2, NaN]);
       return [tf.where(tf.greater(a, 0), a, tf.mul(a, -2)), tf.addN([a, a, tf.mul(a, 2)]), tf.sub(a, b), tf.div(b, tf.add(a, 3)), tf.squaredDifference(a, b), tf.pow(tf.abs(a), b), tf.relu(nan), tf.maximum(nan, 0), tf.minimum(nan, 1)];
     } },
+  { name: "addN over 40 tensors (more arguments than the addon's usual buffer)", run: () => [tf.addN(Array.from({ length: 40 }, (_, i) => t([3, 5], 100 + i)))] },
   { name: "unary maps (clip, leaky relu, elu, selu, softplus, step, sign, round, floor, log1p)", run: () => {
       const x = t([40], 15, -6, 6);
       return [tf.clipByValue(x, -1.5, 2), tf.leakyRelu(x, 0.1), tf.elu(x), tf.selu(x), tf.softplus(x), tf.step(x, 0.3), tf.sign(x), tf.round(x), tf.floor(x), tf.log1p(tf.abs(x)), tf.tanh(x), tf.reciprocal(x)];
@@ -75,6 +77,11 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), tf.avgPool(x as tf.Tensor4D, [2, 3], [2, 2], "valid"), tf.maxPool(x as tf.Tensor4D, 2, 2, 0, "ceil"),
         tf.engine().runKernel("MaxPoolGrad", { dy: tf.ones(y.shape), input: ties, output: y }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor,
       ];
+    } },
+  { name: "fused adamwStep: one kernel equals the reference composition", run: () => {
+      const p = t([7, 5], 43), g = t([7, 5], 44), m = t([7, 5], 45, -0.1, 0.1), v = t([7, 5], 46, 0, 0.01);
+      const r = adamwStep(p, g, m, v, 3, { lr: 0.01, weightDecay: 0.05 });
+      return [r.param, r.m, r.v];
     } },
   { name: "int32 arithmetic and string-free fallbacks run the cpu kernels", run: () => [tf.add(ints([1, 2, 3]), ints([4, 5, 6])), tf.mul(ints([2, -3]), ints([5, 7])), tf.sum(ints([1, 2, 3, 4], [2, 2]), 0)] },
 ];

@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { copyFile, mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tar from "tar";
+import { currentAbortSignal } from "../../display/protocol.js";
 import { DataError } from "../errors.js";
 import { defaultDataDir } from "../locate.js";
 import { DOWNLOADS, DOWNLOADABLE, type DownloadSpec } from "./catalog.js";
@@ -64,8 +65,10 @@ export async function download(name: string | DownloadSpec, options: DownloadOpt
   const mirror = options.mirror ?? (process.env[MIRROR_ENV] || undefined);
 
   const fetched: { name: string; url: string; size: number; md5?: string; sha256: string }[] = [];
+  // In a notebook, interrupting the cell stops the download (what was fetched is kept for resuming).
+  const signal = options.signal ?? currentAbortSignal();
   for (const file of spec.files) {
-    const { sha256, url } = await fetchFile(file, join(staging, file.name), { ...options, mirror });
+    const { sha256, url } = await fetchFile(file, join(staging, file.name), { ...options, mirror, signal });
     fetched.push({ name: file.name, url, size: file.size, md5: file.md5, sha256 });
   }
 

@@ -94,17 +94,19 @@ export async function cifar10(options: Cifar10Options = {}): Promise<ImageDatase
   );
   const recordBytes = 1 + PIXELS;
   const files = await recordFiles(names.map((n) => join(dir, n)), recordBytes, "CIFAR-10");
-  const labels: number[] = [];
+  const labels = new Int32Array(files.reduce((n, f) => n + f.count, 0));
+  let at = 0;
   for (const f of files) {
     const [l] = await scanRecordBytes(f.path, recordBytes, f.count, [0]);
     checkLabels(l!, 10, f.path);
-    labels.push(...l!);
+    labels.set(l!, at);
+    at += f.count;
   }
   return new ImageDataset({
     name: `CIFAR-10 (${split})`,
     classes: await classNames(join(dir, "batches.meta.txt"), CIFAR10_CLASSES),
     source: { kind: "files", files, recordBytes, pixelOffset: 1, layout: "chw", shape: [32, 32, 3] },
-    labels: Int32Array.from(labels),
+    labels,
     origin: dir,
   });
 }

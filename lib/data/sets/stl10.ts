@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { checkLabels, ImageDataset } from "../dataset.js";
+import { ImageDataset } from "../dataset.js";
 import { DataError } from "../errors.js";
 import { countRecords, readNames } from "../formats/records.js";
 import { locate } from "../locate.js";
@@ -57,12 +57,8 @@ export async function stl10(options: Stl10Options = {}): Promise<ImageDataset> {
       throw new DataError(`holds ${raw.length} labels but ${images} holds ${count} images (expected one label byte per image)`, labelsFile);
     }
     labels = Int32Array.from(raw, (l) => l - 1); // the files count classes from 1
-    for (let i = 0; i < labels.length; i++) {
-      if (labels[i]! < 0 || labels[i]! > 9) {
-        throw new DataError(`label ${raw[i]} of sample ${i} is out of range (expected 1–10, as STL-10 numbers its classes)`, labelsFile);
-      }
-    }
-    checkLabels(labels, 10, labelsFile);
+    const bad = labels.findIndex((l) => l < 0 || l > 9);
+    if (bad >= 0) throw new DataError(`label ${raw[bad]} of sample ${bad} is out of range (expected 1–10, as STL-10 numbers its classes)`, labelsFile);
   } else {
     labels = new Int32Array(count).fill(-1);
   }

@@ -24,7 +24,7 @@ export class BufferPool {
    */
   constructor(
     readonly limitBytes: number,
-    readonly minBytes = 16 * 1024,
+    readonly minBytes = 64,
   ) {}
 
   /** A buffer of exactly `bytes` bytes, uninitialised (a recycled one holds old values). */

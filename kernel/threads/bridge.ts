@@ -1,0 +1,195 @@
+/**
+ * The interpreter the protocol core talks to, in the protocol worker: compiles cells on the
+ * checker worker, runs them on the main thread, routes the main thread's outputs to the request
+ * they belong to, and stops cells on interrupt.
+ *
+ * Interrupt order: the main thread is asked first (it aborts the cell's AbortSignal, so a loop
+ * that checks it stops with its state intact, and it abandons a cell stuck on a promise after
+ * the grace period). Only when the main thread does not answer within the grace period — it is
+ * running JavaScript without yielding — the worker terminates that execution through the
+ * inspector, which unwinds the user's code and leaves every variable and the event loop intact.
+ */
+import { Session } from "node:inspector";
+import type { ExecuteContext, ExecuteOutcome, Interpreter, KernelCore, Output, RequestContext } from "../protocol/core.js";
+import type { CompleteReply, ExecuteRequest, InspectReply, IsCompleteReply, JsonObject } from "../protocol/messages.js";
+import { answerPrompt } from "../runtime/prompt.js";
+import type { Requester } from "./worker-client.js";
+import { InputState, type FromMain, type ToMain } from "./messages.js";
+
+interface Active {
+  origin: number;
+  context: RequestContext;
+  done(outcome: ExecuteOutcome | undefined): void;
+}
+
+export interface BridgeOptions {
+  main: { postMessage(message: ToMain): void };
+  checker: Requester;
+  inputBuffer: SharedArrayBuffer;
+  graceMs: number;
+  log(line: string): void;
+  debug(line: string): void;
+  /** Stops the process once the shutdown reply is out. */
+  exit(restart: boolean): Promise<void>;
+  /** Hard-stops JavaScript running on the main thread (defaults to the inspector). */
+  terminateMain?: () => void;
+}
+
+export class ThreadBridge implements Interpreter {
+  core: Pick<KernelCore, "hold" | "cancelInput"> | undefined;
+  private nextOrigin = 1;
+  private active: Active | undefined;
+  /** Set while a cell is being type-checked; an interrupt then cancels it before it runs. */
+  private compiling: { interrupted: boolean } | undefined;
+  private readonly comms = new Map<string, string>();
+  /** True once the main thread answered since the last ping. */
+  private mainAnswered = true;
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly terminateMain: () => void;
+
+  constructor(private readonly options: BridgeOptions) {
+    if (options.terminateMain) this.terminateMain = options.terminateMain;
+    else {
+      const session = new Session();
+      session.connectToMainThread();
+      this.terminateMain = () => session.post("Runtime.terminateExecution");
+    }
+  }
+
+  /** Every message from the main thread comes here. */
+  fromMain(message: FromMain): void {
+    switch (message.type) {
+      case "output":
+        this.observeComm(message.output);
+        if (this.active && message.origin === this.active.origin) this.active.context.publish(message.output);
+        else this.core?.hold(message.output);
+        return;
+      case "done":
+      case "comm-done":
+        if (this.active?.origin === message.origin) this.active.done(message.type === "done" ? message.outcome : undefined);
+        return;
+      case "input":
+        return this.input(message.origin, message.prompt, message.password);
+      case "pong":
+        this.mainAnswered = true;
+        return;
+      case "sigint":
+        this.options.debug("SIGINT (main thread): interrupting");
+        return this.interrupt();
+    }
+  }
+
+  async execute(request: ExecuteRequest, context: ExecuteContext): Promise<ExecuteOutcome> {
+    const started = performance.now();
+    const compiling = (this.compiling = { interrupted: false });
+    const compiled = await this.options.checker.request("compile", { code: request.code }).finally(() => (this.compiling = undefined));
+    if (compiling.interrupted) {
+      const evalue = "the cell was interrupted before it ran";
+      return { status: "error", error: { ename: "Interrupted", evalue, traceback: [`Interrupted: ${evalue}`] } };
+    }
+    if (!compiled.ok) return { status: "error", error: compiled.error };
+    for (const warning of compiled.warnings) context.publish({ msg_type: "stream", content: { name: "stderr", text: warning } });
+    const checked = performance.now();
+    const outcome = await this.toMain(context, (origin) => ({
+      type: "run",
+      origin,
+      cell: compiled.cell,
+      executionCount: context.executionCount,
+      js: compiled.js,
+      sourceMap: compiled.sourceMap,
+      allowStdin: context.allowStdin,
+      userExpressions: request.user_expressions ?? {},
+    }));
+    this.options.debug(`cell ${compiled.cell}: checked and compiled in ${(checked - started).toFixed(1)} ms, ran in ${(performance.now() - checked).toFixed(1)} ms`);
+    return outcome ?? { status: "error", error: { ename: "KernelError", evalue: "the cell ended without an outcome", traceback: [] } };
+  }
+
+  complete(code: string, cursor: number): Promise<CompleteReply> {
+    return this.options.checker.request("complete", { code, cursor });
+  }
+
+  inspect(code: string, cursor: number, detailLevel: 0 | 1): Promise<InspectReply> {
+    return this.options.checker.request("inspect", { code, cursor, detailLevel });
+  }
+
+  isComplete(code: string): Promise<IsCompleteReply> {
+    return this.options.checker.request("isComplete", { code });
+  }
+
+  async comm(kind: "comm_open" | "comm_msg" | "comm_close", content: JsonObject, buffers: Uint8Array[], context: RequestContext): Promise<void> {
+    if (kind === "comm_open") this.comms.set(String(content.comm_id), String(content.target_name));
+    if (kind === "comm_close") this.comms.delete(String(content.comm_id));
+    await this.toMain(context, (origin) => ({ type: "comm", origin, kind, content, buffers }));
+  }
+
+  commInfo(targetName?: string): Record<string, { target_name: string }> {
+    const comms: Record<string, { target_name: string }> = {};
+    for (const [id, target] of this.comms) if (targetName === undefined || target === targetName) comms[id] = { target_name: target };
+    return comms;
+  }
+
+  interrupt(): void {
+    if (this.compiling) this.compiling.interrupted = true;
+    const active = this.active;
+    this.options.main.postMessage({ type: "interrupt", origin: active?.origin ?? null });
+    if (!active) return;
+    // A prompt() waiting for the frontend gives up at once.
+    this.core?.cancelInput("interrupted");
+    answerPrompt(this.options.inputBuffer, InputState.Error, "Interrupted while waiting for input");
+    this.mainAnswered = false;
+    clearTimeout(this.watchdog);
+    const check = () => {
+      if (this.active !== active) return;
+      if (!this.mainAnswered) {
+        this.options.debug(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
+        this.terminateMain();
+        this.options.main.postMessage({ type: "interrupted", origin: active.origin });
+      }
+      this.mainAnswered = false;
+      this.options.main.postMessage({ type: "ping" });
+      this.watchdog = setTimeout(check, this.options.graceMs);
+    };
+    this.watchdog = setTimeout(check, this.options.graceMs);
+  }
+
+  async shutdown(restart: boolean): Promise<void> {
+    this.options.main.postMessage({ type: "shutdown" });
+    await this.options.exit(restart);
+  }
+
+  /** Hands one request to the main thread and waits until it says it is done. */
+  private toMain(context: RequestContext, message: (origin: number) => ToMain): Promise<ExecuteOutcome | undefined> {
+    const origin = this.nextOrigin++;
+    return new Promise((resolve) => {
+      this.active = {
+        origin,
+        context,
+        done: (outcome) => {
+          this.active = undefined;
+          clearTimeout(this.watchdog);
+          resolve(outcome);
+        },
+      };
+      this.options.main.postMessage(message(origin));
+    });
+  }
+
+  private input(origin: number, prompt: string, password: boolean): void {
+    const active = this.active;
+    if (!active || active.origin !== origin) {
+      answerPrompt(this.options.inputBuffer, InputState.Error, "prompt() was called after its cell finished");
+      return;
+    }
+    active.context.input(prompt, password).then(
+      (value) => answerPrompt(this.options.inputBuffer, InputState.Value, value),
+      (error: Error) => answerPrompt(this.options.inputBuffer, InputState.Error, error.message),
+    );
+  }
+
+  private observeComm(output: Output): void {
+    const id = output.content.comm_id;
+    if (typeof id !== "string") return;
+    if (output.msg_type === "comm_open") this.comms.set(id, String(output.content.target_name));
+    else if (output.msg_type === "comm_close") this.comms.delete(id);
+  }
+}
