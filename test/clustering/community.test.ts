@@ -177,7 +177,9 @@ test("bad graphs and options are rejected with errors that say what to do", () =
   const ok = { n: 2, src: Uint32Array.of(0), dst: Uint32Array.of(1), weight: Float32Array.of(1) };
   assert.throws(() => leiden({ ...ok, src: [0] as never }), /community.leiden graph: src and dst must be Uint32Array/);
   assert.throws(() => leiden({ ...ok, weight: Float32Array.of(0) }), /weight 0; weights must be finite and positive/);
-  assert.throws(() => leiden({ ...ok, n: 1 }), /names a node ≥ n = 1/);
+  assert.throws(() => leiden({ ...ok, n: 1 }), /edge 0 \(0–1\) names a node ≥ n = 1/);
+  assert.throws(() => leiden({ ...ok, src: Uint32Array.of(0, 1) }), /src, dst and weight must have one entry per edge, got 2, 1 and 1/);
+  assert.throws(() => louvain({ ...ok, dst: Uint32Array.of(5) }), /community.louvain graph: edge 0 \(0–5\) names a node ≥ n = 2/);
   assert.throws(() => leiden(ok, { resolution: -1 }), /resolution must be a finite number ≥ 0/);
   assert.throws(() => leiden(ok, { iterations: 0 }), /iterations must be a non-zero integer/);
   assert.throws(() => leiden(ok, { initial: [0] }), /initial: membership must have one community id per node \(2\)/);

@@ -230,6 +230,15 @@ test("DCvCD fine-tunes an encoder each round, leaks no tensor and reports every 
   assert.deepEqual(deviated, ["epochsPerRound", "fineTuneSamples", "graph", "maxRounds", "mergesPerMain"]);
 });
 
+test("DCvCD with a kNN graph links all of a cluster or pool smaller than k, and rejects k ≥ the samples", async () => {
+  const { z, truth } = blobs(120, 8, 4, 0.9, 5);
+  // 30 per cluster: k = 40 exceeds every initial cluster and, at the end, the pool.
+  const result = await run({ embeddings: z, initialLabels: truth, truth }, { graph: { kind: "knn", k: 40 } });
+  assert.equal(result.summary.ended, "pool empty");
+  for (const c of result.summary.initial.clusters) assert.deepEqual(c.graph.spec, { kind: "knn", k: 29 }, "k shrank to the cluster's 30 samples − 1");
+  await assert.rejects(run({ embeddings: z, initialLabels: truth }, { graph: { kind: "knn", k: 120 } }), /graph.k = 120 neighbours per node, but there are only 120 samples; use k ≤ 119/);
+});
+
 test("bad DCvCD inputs are rejected with errors that say what to do", async () => {
   const { z, truth } = blobs(50, 4, 2, 0.5, 1);
   const nan = Float32Array.from(z.data);

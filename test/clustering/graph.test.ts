@@ -105,6 +105,8 @@ test("bad embeddings and specs are rejected with errors naming the problem", asy
   const ok = { data: new Float32Array([1, 0, 0, 1]), rows: 2, cols: 2 };
   await assert.rejects(thresholdGraph(ok, { threshold: 2 }), /threshold must be a cosine/);
   await assert.rejects(knnGraph(ok, { k: 0 }), /k must be a positive integer/);
+  await assert.rejects(knnGraph(ok, { k: 2 }), /k = 2 neighbours per node, but with 2 samples a node has at most 1; use k ≤ 1/);
+  await assert.rejects(knnGraph({ data: Float32Array.of(1, 0), rows: 1, cols: 2 }, { k: 1 }), /give at least two samples/);
   await assert.rejects(similarityGraph(ok, { kind: "radius" } as never), /graph spec must be/);
   const t3 = tf.zeros([2, 2, 2]);
   await assert.rejects(thresholdGraph(t3 as tf.Tensor2D), /2-D tensor/);

@@ -1,7 +1,7 @@
 import { leidenCsr } from "../community/leiden.js";
 import { toCsr } from "../graph/csr.js";
 import { selectRows, type RowMatrix } from "../graph/embeddings.js";
-import { similarityGraph } from "../graph/similarity.js";
+import { subsetGraph } from "./subset-graph.js";
 import type { GraphInfo, GraphSpec } from "../graph/types.js";
 
 /** What the conservative initialisation did for one initial cluster. */
@@ -38,7 +38,7 @@ export async function initialise(
   const report: InitialCluster[] = [];
   for (let k = 0; k < clusters; k++) {
     const idx = members[k]!;
-    const graph = await similarityGraph(selectRows(z, idx), settings.graph);
+    const graph = await subsetGraph(selectRows(z, idx), settings.graph);
     const { membership } = leidenCsr(toCsr(graph), { resolution: settings.resolution, seed: settings.seed });
     const main = idx.filter((_, i) => membership[i] === 0); // communities come numbered by size
     const kept = riskScreening(z, main, settings.rho);

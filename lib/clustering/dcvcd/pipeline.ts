@@ -10,6 +10,7 @@ import { Random } from "../random.js";
 import { centroids, nearestCentroid, provisionalLabels, purity, scores, type Scores } from "./assignment.js";
 import { embedAll, fineTune, type FineTuneRecord } from "./finetune.js";
 import { initialise, type InitialCluster } from "./initialise.js";
+import { subsetGraph } from "./subset-graph.js";
 import { greedyMerges, jointStatistics, meanPairDistances, mergeScores, type PairScore } from "./merge-score.js";
 import { deviations, resolveOptions, type DcvcdOptions, type Deviation } from "./options.js";
 import { SampleBatches, type SampleInputs } from "./samples.js";
@@ -141,6 +142,10 @@ export async function run(input: DcvcdInput, options: Partial<DcvcdOptions> & Ru
   }
   const K = labelValues.length;
   if (K > n) throw new RangeError(`dcvcd: ${K} initial clusters is more than the ${n} samples`);
+  // Checked now, not when the first joint graph is built after a round of fine-tuning.
+  if (o.graph.kind === "knn" && o.graph.k >= n) {
+    throw new RangeError(`dcvcd: graph.k = ${o.graph.k} neighbours per node, but there are only ${n} samples; use k ≤ ${n - 1}`);
+  }
   let truth: Int32Array | undefined;
   let classes = 0;
   if (input.truth !== undefined) {
@@ -201,7 +206,7 @@ export async function run(input: DcvcdInput, options: Partial<DcvcdOptions> & Ru
 
     // Leiden on the pool's graph; samples without an edge go straight to the nearest centroid.
     const pool = Int32Array.from(mainOf.keys()).filter((i) => mainOf[i]! < 0);
-    const poolGraph = await similarityGraph(selectRows(z, pool), o.graph);
+    const poolGraph = await subsetGraph(selectRows(z, pool), o.graph);
     const poolCsr = toCsr(poolGraph);
     const { membership } = leidenCsr(poolCsr, { resolution: o.resolution, seed: o.seed + round });
     const edgeless = Array.from(pool).filter((_, p) => poolCsr.offsets[p + 1] === poolCsr.offsets[p]);

@@ -25,7 +25,8 @@ export interface BuildOptions {
  * - `{ kind: "knn", k }`: each node's k most similar nodes (positive cosines only, since modularity
  *   needs non-negative weights).
  *
- * Errors: NaN/infinite values and all-zero rows are rejected, naming the row.
+ * Errors: NaN/infinite values and all-zero rows are rejected, naming the row; so is a kNN `k` that
+ * is not smaller than the number of samples.
  */
 export async function similarityGraph(
   embeddings: Embeddings,
@@ -35,6 +36,12 @@ export async function similarityGraph(
   const started = performance.now();
   checkSpec(spec);
   const z = normalizedRows(await readEmbeddings(embeddings));
+  if (spec.kind === "knn" && spec.k >= z.rows) {
+    throw new RangeError(
+      `knn graph: k = ${spec.k} neighbours per node, but with ${z.rows} samples a node has at most ${z.rows - 1}; ` +
+        (z.rows > 1 ? `use k ≤ ${z.rows - 1}` : "give at least two samples"),
+    );
+  }
   const keep = spec.kind === "threshold" ? spec.cap : spec.k;
   // Smallest cosine a neighbour may have: the threshold, or any positive value for kNN.
   const floor = spec.kind === "threshold" ? spec.threshold : 1e-30;
