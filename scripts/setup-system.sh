@@ -20,6 +20,8 @@ packages=(
   libdnnl-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
+  # clustering references: metrics against scikit-learn/scipy, Leiden against igraph + leidenalg
+  python3-sklearn python3-scipy python3-igraph python3-leidenalg
   # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels
   chromium
   # the kernel's tests drive jupyter-console through a terminal multiplexer

@@ -27,3 +27,6 @@ export {
   runAblation, meanSpread, AblationResult, CLUENET_ABLATIONS,
   type AblationRow, type AblationOptions, type AblationRun, type AblationRowResult, type AblationModel, type MeanSpread,
 } from "./ablation.js";
+export { contrastivePretrain, ntXent, type ContrastiveOptions, type ContrastiveRecord } from "./contrastive.js";
+export { smallCnn, type SmallCnnOptions } from "./encoders/small-cnn.js";
+export { cluenetEncoder, type CluenetEncoderOptions } from "./encoders/cluenet.js";

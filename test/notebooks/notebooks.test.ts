@@ -44,8 +44,8 @@ after(async () => {
 });
 
 describe("notebooks (quick mode, through nbclient)", () => {
-  test("all four ran, every code cell executed without an error", () => {
-    assert.deepEqual(summary.notebooks.map((n) => n.name), ["01-training-fmnist.ipynb", "02-cluster-block-tour.ipynb", "03-ablations.ipynb", "04-cluster-maps.ipynb"]);
+  test("all five ran, every code cell executed without an error", () => {
+    assert.deepEqual(summary.notebooks.map((n) => n.name), ["01-training-fmnist.ipynb", "02-cluster-block-tour.ipynb", "03-ablations.ipynb", "04-cluster-maps.ipynb", "05-community-merging.ipynb"]);
     for (const [name, nb] of notebooks) {
       for (const cell of nb.cells.filter((c) => c.cell_type === "code")) {
         assert.ok(typeof cell.execution_count === "number", `${name}: a code cell was not executed`);
@@ -89,6 +89,22 @@ describe("notebooks (quick mode, through nbclient)", () => {
     assert.match(text, /15 traces — heatmap "stage 0 head 0"/);
     assert.match(text, /rank\s+cluster\s+pixels\s+drop\s+keep\s+score/);
     assert.ok(mimes(nb).filter((m) => m === "image/png").length >= 3);
+    assert.match(text, /tensors alive: 0/);
+  });
+
+  test("05 pre-trains a backbone, runs DCvCD round by round and shows its figures and scores", () => {
+    const nb = notebooks.get("05")!;
+    const text = texts(nb);
+    assert.match(text, /SimCLR on 4000 images: \d+ images\/s/);
+    assert.match(text, /\{"kind":"threshold","threshold":0.5,"cap":50\}/, "the graph it used, named");
+    assert.match(text, /\d+ rounds in \d+ s; ended: \*\*(pool empty|maxRounds|no merge possible)\*\*/);
+    // Backbone scatters (2), rounds slider, final scatter, pool, purity, merge terms.
+    assert.ok(mimes(nb).filter((m) => m === "application/vnd.plotly.v1+json").length >= 7, "seven Plotly figures");
+    const rounds = nb.cells.flatMap((c) => c.outputs ?? []).find((o) => JSON.stringify(o.data ?? {}).includes("sliders"));
+    assert.ok(rounds, "the rounds figure has a slider");
+    for (const row of ["k-means on pixels", "backbone: SimCLR small CNN \\+ k-means", "backbone \\+ DCvCD"]) {
+      assert.match(text, new RegExp(`${row}\\s+[\\d.]+\\s+[\\d.]+\\s+-?[\\d.]+`), row);
+    }
     assert.match(text, /tensors alive: 0/);
   });
 });

@@ -1,0 +1,11 @@
+/**
+ * Clustering: metrics, similarity graphs, community detection, k-means and the DCvCD pipeline.
+ * `lib/index.ts` re-exports each as its own name (`metrics`, `graph`, `community`, `dcvcd`,
+ * `kmeans`), which is how notebooks use them.
+ * @packageDocumentation
+ */
+export * as metrics from "./metrics/index.js";
+export * as graph from "./graph/index.js";
+export * as community from "./community/index.js";
+export * as dcvcd from "./dcvcd/index.js";
+export { kmeans, type KMeansOptions, type KMeansResult } from "./baselines/index.js";
