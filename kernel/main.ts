@@ -1,10 +1,9 @@
 /**
- * The kernel process: `node dist/kernel/main.js --connection-file FILE` (what the kernelspec
- * runs; `cluelab kernel` is the same). The main thread runs user code; the protocol loop lives
- * in a worker (see threads/messages.ts for who does what).
+ * The kernel process, started by `cluelab kernel --connection-file FILE` (what the kernelspec
+ * runs). The main thread runs user code; the protocol loop lives in a worker (see
+ * threads/messages.ts for who does what).
  */
 import { writeSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { OWN_MODULES } from "./paths.js";
 import { readConnectionFile } from "./wire/connection.js";
@@ -57,24 +56,5 @@ export async function startKernel(options: KernelOptions): Promise<void> {
       reject(error);
       process.exit(1);
     });
-  });
-}
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  if (index >= 0) return process.argv[index + 1];
-  const inline = process.argv.find((arg) => arg.startsWith(`${name}=`));
-  return inline?.slice(name.length + 1);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const connectionFile = argument("--connection-file") ?? argument("-f");
-  if (!connectionFile) {
-    process.stderr.write("usage: node kernel/main.js --connection-file FILE (Jupyter passes it through the kernelspec)\n");
-    process.exit(2);
-  }
-  startKernel({ connectionFile }).catch((error: Error) => {
-    process.stderr.write(`cluelab kernel: ${error.message}\n`);
-    process.exit(1);
   });
 }

@@ -10,11 +10,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
+import { kernelSpec } from "../../../kernel/install.js";
 import { decode, encode, Signer } from "../../../kernel/wire/codec.js";
 import type { Message } from "../../../kernel/protocol/messages.js";
-import { ROOT } from "../../helpers/run.js";
 
-export const KERNEL_MAIN = join(ROOT, "dist", "kernel", "main.js");
+/** The command line the kernelspec gives Jupyter (`cluelab kernel --connection-file FILE`). */
+export function kernelArgv(connectionFile: string): string[] {
+  return kernelSpec().argv.map((arg) => (arg === "{connection_file}" ? connectionFile : arg));
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -72,7 +75,7 @@ export class TestKernel {
     const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", ...ports };
     const file = join(mkdtempSync(join(tmpdir(), "cluelab-conn-")), "kernel.json");
     writeFileSync(file, JSON.stringify(connection));
-    const argv = options.argv?.(file) ?? [process.execPath, KERNEL_MAIN, "--connection-file", file];
+    const argv = options.argv?.(file) ?? kernelArgv(file);
     const spawnedAt = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: directory,
