@@ -40,8 +40,9 @@ export async function startKernel(options: KernelOptions): Promise<void> {
     log: process.env.CLUELAB_DEBUG ? log : () => {},
   });
   runtime.install();
-  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy); this
-  // listener covers the instants it is not waiting, instead of Node's default (exit).
+  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy, and its
+  // watchdog's handler then replaces this one); this listener covers the start-up, until that
+  // thread waits, instead of Node's default (exit).
   process.on("SIGINT", () => worker.postMessage({ type: "sigint" } satisfies FromMain));
   return new Promise((resolve, reject) => {
     worker.on("message", (message: ToMain | Lifecycle) => {

@@ -23,6 +23,8 @@ async function expectOk(code: string, content: Record<string, unknown> = {}) {
   return r;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Interrupts once the cell printed `marker` (so the interrupt cannot overtake a slow start), then waits `ms`. */
 async function interruptAfter(marker: string, ms: number, how: "message" | "SIGINT"): Promise<void> {
   await kernel.waitForStdout(marker);
@@ -160,6 +162,32 @@ describe("kernel over ZeroMQ", () => {
       assert.equal(result((await expectOk("survivor")).outputs), "{ kept: true }");
     });
   }
+
+  it("survives SIGINTs in quick succession, while a cell spins and while idle", async () => {
+    const pair = (gapMicroseconds: number) => {
+      kernel.process.kill("SIGINT");
+      for (const end = performance.now() + gapMicroseconds / 1000; performance.now() < end; );
+      kernel.process.kill("SIGINT");
+    };
+    await expectOk("const beforeSignals = 'kept';");
+    const [r] = await Promise.all([
+      kernel.execute("console.log('spinning for two signals');\nwhile (true) {}"),
+      kernel.waitForStdout("spinning for two signals").then(async () => {
+        await sleep(100);
+        pair(0);
+      }),
+    ]);
+    assert.equal(r.reply.content.ename, "Interrupted");
+    // A lone waiting thread re-arms Node's watchdog microseconds after each catch; the old design
+    // died in about 1 of 8 such pairs.
+    for (let i = 0; i < 24; i++) {
+      pair([0, 5, 20, 50, 100, 300][i % 6]!);
+      await sleep(15);
+    }
+    await sleep(300);
+    assert.equal(kernel.process.signalCode, null, "the kernel was not killed by a SIGINT");
+    assert.equal(result((await expectOk("beforeSignals")).outputs), "'kept'");
+  });
 
   it("gives the cell's AbortSignal to library code first, so a loop stops between steps with its state", async () => {
     const [r] = await Promise.all([
