@@ -7,6 +7,7 @@ import { writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { OWN_MODULES } from "./paths.js";
 import { readConnectionFile } from "./wire/connection.js";
+import { interruptBuffer } from "./runtime/abort.js";
 import { inputBuffer } from "./runtime/prompt.js";
 import { Runtime } from "./runtime/runtime.js";
 import type { FromMain, Lifecycle, ToMain } from "./threads/messages.js";
@@ -27,14 +28,16 @@ export interface KernelOptions {
 export async function startKernel(options: KernelOptions): Promise<void> {
   const log = (line: string) => writeSync(2, `[cluelab kernel] ${line}\n`);
   const buffer = inputBuffer();
+  const interrupts = interruptBuffer();
   const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? 500);
   // Read here first, so a bad file is one clear line, not a worker's stack trace.
   const connection = readConnectionFile(options.connectionFile);
-  const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, graceMs, globals: GLOBALS };
+  const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, interruptBuffer: interrupts, graceMs, globals: GLOBALS };
   const worker = new Worker(new URL("./threads/protocol-worker.js", import.meta.url), { workerData: data, stdout: true, stderr: false });
   const runtime = new Runtime({
     post: (message: FromMain) => worker.postMessage(message),
     inputBuffer: buffer,
+    interruptBuffer: interrupts,
     modules: { directory: process.cwd(), builtins: OWN_MODULES },
     graceMs,
     log: process.env.CLUELAB_DEBUG ? log : () => {},

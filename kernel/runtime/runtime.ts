@@ -14,6 +14,7 @@ import { formatValue } from "../display/format.js";
 import type { ExecuteOutcome, Output } from "../protocol/core.js";
 import type { JsonObject } from "../protocol/messages.js";
 import type { FromMain, ToMain } from "../threads/messages.js";
+import { cellAbortSignal } from "./abort.js";
 import { OutputCapture } from "./capture.js";
 import { CommManager } from "./comms.js";
 import { ReplEvaluator, type Evaluation } from "./evaluate.js";
@@ -24,6 +25,8 @@ import { CellMaps, cellUrl } from "./traceback.js";
 export interface RuntimeOptions {
   post(message: FromMain): void;
   inputBuffer: SharedArrayBuffer;
+  /** Where the protocol worker marks an interrupt (see abort.ts). */
+  interruptBuffer: SharedArrayBuffer;
   /** The notebook's folder and the kernel's own modules (see importer.ts). */
   modules: ImporterOptions;
   /** How long an interrupted cell may take to stop after its AbortSignal fired. */
@@ -121,8 +124,8 @@ export class Runtime {
     this.current = cell;
     this.attribution = cell.origin;
     this.lastExecutionCount = message.executionCount;
-    this.controller = new AbortController();
-    (globalThis as Record<PropertyKey, unknown>)[CELL_ABORT_SIGNAL] = this.controller.signal;
+    const controller = (this.controller = new AbortController());
+    (globalThis as Record<PropertyKey, unknown>)[CELL_ABORT_SIGNAL] = cellAbortSignal(controller, this.options.interruptBuffer, cell.origin, interruptReason);
     this.maps.add(message.cell, message.executionCount, message.sourceMap);
     void this.evaluator
       .evaluate(`${message.js}\n//# sourceURL=${cellUrl(message.cell)}`)
@@ -175,7 +178,7 @@ export class Runtime {
   /** Aborts the cell's signal; a cell that does not settle within the grace period is abandoned. */
   private interrupt(): void {
     this.options.post({ type: "pong" });
-    this.controller.abort(new DOMException("The cell was interrupted", "AbortError"));
+    this.controller.abort(interruptReason());
     const cell = this.current;
     if (cell && !cell.finished && cell.graceTimer === undefined) {
       cell.graceTimer = setTimeout(
@@ -262,6 +265,10 @@ export class Runtime {
     }
     return results;
   }
+}
+
+function interruptReason(): DOMException {
+  return new DOMException("The cell was interrupted", "AbortError");
 }
 
 function interrupted(why: string): Extract<ExecuteOutcome, { status: "error" }> {

@@ -3,15 +3,17 @@
  * checker worker, runs them on the main thread, routes the main thread's outputs to the request
  * they belong to, and stops cells on interrupt.
  *
- * Interrupt order: the main thread is asked first (it aborts the cell's AbortSignal, so a loop
- * that checks it stops with its state intact, and it abandons a cell stuck on a promise after
- * the grace period). Only when the main thread does not answer within the grace period — it is
+ * Interrupt order: the cell's AbortSignal is aborted first (marked in shared memory, which the
+ * signal reads even while the cell keeps the main thread busy, and by a message the main thread
+ * handles when it yields), so a loop that checks it stops with its state intact; the main thread
+ * abandons a cell stuck on a promise after the grace period. Only when the main thread does not answer within the grace period — it is
  * running JavaScript without yielding — the worker terminates that execution through the
  * inspector, which unwinds the user's code and leaves every variable and the event loop intact.
  */
 import { Session } from "node:inspector";
 import type { ExecuteContext, ExecuteOutcome, Interpreter, KernelCore, Output, RequestContext } from "../protocol/core.js";
 import type { CompleteReply, ExecuteRequest, InspectReply, IsCompleteReply, JsonObject } from "../protocol/messages.js";
+import { markInterrupted } from "../runtime/abort.js";
 import { answerPrompt } from "../runtime/prompt.js";
 import type { Requester } from "./worker-client.js";
 import { InputState, type FromMain, type ToMain } from "./messages.js";
@@ -26,6 +28,8 @@ export interface BridgeOptions {
   main: { postMessage(message: ToMain): void };
   checker: Requester;
   inputBuffer: SharedArrayBuffer;
+  /** Where an interrupt is marked for the running cell's AbortSignal to see at once (runtime/abort.ts). */
+  interruptBuffer: SharedArrayBuffer;
   graceMs: number;
   log(line: string): void;
   debug(line: string): void;
@@ -133,6 +137,7 @@ export class ThreadBridge implements Interpreter {
     const active = this.active;
     this.options.main.postMessage({ type: "interrupt", origin: active?.origin ?? null });
     if (!active) return;
+    markInterrupted(this.options.interruptBuffer, active.origin);
     // A prompt() waiting for the frontend gives up at once.
     this.core?.cancelInput("interrupted");
     answerPrompt(this.options.inputBuffer, InputState.Error, "Interrupted while waiting for input");

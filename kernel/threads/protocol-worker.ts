@@ -21,6 +21,7 @@ export interface ProtocolWorkerData {
   connection: ConnectionInfo;
   directory: string;
   inputBuffer: SharedArrayBuffer;
+  interruptBuffer: SharedArrayBuffer;
   graceMs: number;
   globals: string;
 }
@@ -43,6 +44,7 @@ const bridge = new ThreadBridge({
   main: { postMessage: (message: ToMain) => main.postMessage(message) },
   checker: typescript,
   inputBuffer: data.inputBuffer,
+  interruptBuffer: data.interruptBuffer,
   graceMs: data.graceMs,
   log,
   debug,

@@ -202,6 +202,27 @@ describe("kernel over ZeroMQ", () => {
     assert.ok(Number(result((await expectOk("steps")).outputs)) > 0);
   });
 
+  it("lets a synchronous loop see the AbortSignal at once (aborted, throwIfAborted, the abort event), state kept", async () => {
+    const [r] = await Promise.all([
+      kernel.execute(
+        "import { currentAbortSignal } from 'cluelab/display';\nconst syncSignal = currentAbortSignal()!;\nconst heard: string[] = [];\n" +
+          "syncSignal.addEventListener('abort', () => heard.push('abort event'));\nlet syncSteps = 0;\nconsole.log('sync stepping');\n" +
+          "while (!syncSignal.aborted) syncSteps++;\n[syncSignal instanceof AbortSignal, syncSignal.reason.name, heard]",
+      ),
+      interruptAfter("sync stepping", 200, "message"),
+    ]);
+    assert.equal(r.reply.content.status, "ok", "the loop stopped by itself, not by the hard stop");
+    assert.equal(result(r.outputs), "[ true, 'AbortError', [ 'abort event' ] ]");
+    assert.ok(Number(result((await expectOk("syncSteps")).outputs)) > 0);
+    const [thrown] = await Promise.all([
+      kernel.execute("const model = { steps: 0 };\nconst stepSignal = currentAbortSignal()!;\nconsole.log('training synchronously');\nfor (;;) { model.steps++; stepSignal.throwIfAborted(); }"),
+      interruptAfter("training synchronously", 200, "SIGINT"),
+    ]);
+    assert.equal(thrown.reply.content.ename, "AbortError");
+    assert.equal(thrown.reply.content.evalue, "The cell was interrupted");
+    assert.ok(Number(result((await expectOk("model.steps")).outputs)) > 0);
+  });
+
   it("answers prompt() through stdin, and refuses clearly when the frontend does not allow stdin", async () => {
     kernel.onInput((prompt) => `answer to ${prompt}`);
     const r = await expectOk("const reply = prompt('name?');\nreply", { allow_stdin: true });
