@@ -15,6 +15,7 @@ import type { ExecuteOutcome, Output } from "../protocol/core.js";
 import type { JsonObject } from "../protocol/messages.js";
 import type { FromMain, ToMain } from "../threads/messages.js";
 import { cellAbortSignal } from "./abort.js";
+import { BOUND_FUNCTION, IMPORT_FUNCTION, IMPORT_META } from "./cell-globals.js";
 import { OutputCapture } from "./capture.js";
 import { CommManager } from "./comms.js";
 import { ReplEvaluator, type Evaluation } from "./evaluate.js";
@@ -36,6 +37,11 @@ export interface RuntimeOptions {
 
 interface Cell {
   origin: number;
+  /** The checker's slot number (names its marks, see typescript/transform.ts). */
+  slot: number;
+  /** Whether its script started, and the marked names whose declarations ran. */
+  ran: boolean;
+  bound: string[];
   executionCount: number;
   allowStdin: boolean;
   holds: Promise<unknown>[];
@@ -79,12 +85,20 @@ export class Runtime {
     setCommSink(this.comms);
     global[CELL_ABORT_SIGNAL] = this.controller.signal;
     const { directory } = this.options.modules;
-    global[Symbol.for("cluelab.kernel.import")] = createImporter(this.options.modules);
-    global[Symbol.for("cluelab.kernel.importMeta")] = {
+    global[Symbol.for(IMPORT_FUNCTION)] = createImporter(this.options.modules);
+    global[Symbol.for(IMPORT_META)] = {
       url: pathToFileURL(join(directory, "notebook.ts")).href,
       dirname: directory,
       filename: join(directory, "notebook.ts"),
       resolve: (specifier: string) => resolveFromNotebook(specifier, this.options.modules),
+    };
+    global[Symbol.for(BOUND_FUNCTION)] = (slot: number, names: string[]) => {
+      const cell = this.current;
+      if (cell?.slot === slot && !cell.finished) {
+        cell.ran = true;
+        cell.bound.push(...names);
+      }
+      return true;
     };
     global.prompt = createPrompt(this.options.inputBuffer, (prompt) => this.ask(prompt));
     // Node's types declare these globals, so cells may use them: give them the notebook's folder.
@@ -119,7 +133,7 @@ export class Runtime {
   }
 
   private run(message: Extract<ToMain, { type: "run" }>): void {
-    const cell: Cell = { origin: message.origin, executionCount: message.executionCount, allowStdin: message.allowStdin, holds: [], finished: false };
+    const cell: Cell = { origin: message.origin, slot: message.cell, ran: false, bound: [], executionCount: message.executionCount, allowStdin: message.allowStdin, holds: [], finished: false };
     this.cells.set(cell.origin, cell);
     this.current = cell;
     this.attribution = cell.origin;
@@ -172,7 +186,7 @@ export class Runtime {
       this.current = undefined;
       this.attribution = null;
     }
-    this.options.post({ type: "done", origin: cell.origin, outcome });
+    this.options.post({ type: "done", origin: cell.origin, outcome, bindings: { ran: cell.ran, bound: cell.bound } });
   }
 
   /** Aborts the cell's signal; a cell that does not settle within the grace period is abandoned. */

@@ -18,10 +18,12 @@ import { answerPrompt } from "../runtime/prompt.js";
 import type { Requester } from "./worker-client.js";
 import { InputState, type FromMain, type ToMain } from "./messages.js";
 
+type Done = Extract<FromMain, { type: "done" | "comm-done" }>;
+
 interface Active {
   origin: number;
   context: RequestContext;
-  done(outcome: ExecuteOutcome | undefined): void;
+  done(message: Done): void;
 }
 
 export interface BridgeOptions {
@@ -70,7 +72,7 @@ export class ThreadBridge implements Interpreter {
         return;
       case "done":
       case "comm-done":
-        if (this.active?.origin === message.origin) this.active.done(message.type === "done" ? message.outcome : undefined);
+        if (this.active?.origin === message.origin) this.active.done(message);
         return;
       case "input":
         return this.input(message.origin, message.prompt, message.password);
@@ -86,15 +88,16 @@ export class ThreadBridge implements Interpreter {
   async execute(request: ExecuteRequest, context: ExecuteContext): Promise<ExecuteOutcome> {
     const started = performance.now();
     const compiling = (this.compiling = { interrupted: false });
-    const compiled = await this.options.checker.request("compile", { code: request.code }).finally(() => (this.compiling = undefined));
+    const compiled = await this.options.checker.request("compile", { code: request.code, executionCount: context.executionCount }).finally(() => (this.compiling = undefined));
+    if (!compiled.ok) return { status: "error", error: compiled.error };
     if (compiling.interrupted) {
+      this.settle(compiled.cell, false, []);
       const evalue = "the cell was interrupted before it ran";
       return { status: "error", error: { ename: "Interrupted", evalue, traceback: [`Interrupted: ${evalue}`] } };
     }
-    if (!compiled.ok) return { status: "error", error: compiled.error };
     for (const warning of compiled.warnings) context.publish({ msg_type: "stream", content: { name: "stderr", text: warning } });
     const checked = performance.now();
-    const outcome = await this.toMain(context, (origin) => ({
+    const done = await this.toMain(context, (origin) => ({
       type: "run",
       origin,
       cell: compiled.cell,
@@ -105,7 +108,15 @@ export class ThreadBridge implements Interpreter {
       userExpressions: request.user_expressions ?? {},
     }));
     this.options.debug(`cell ${compiled.cell}: checked and compiled in ${(checked - started).toFixed(1)} ms, ran in ${(performance.now() - checked).toFixed(1)} ms`);
+    const outcome = done.type === "done" ? done.outcome : undefined;
+    // A cell that failed may have left some of its names unbound: the checker must agree.
+    if (outcome?.status !== "ok") this.settle(compiled.cell, done.type === "done" && (done.bindings?.ran ?? false), done.type === "done" ? (done.bindings?.bound ?? []) : []);
     return outcome ?? { status: "error", error: { ename: "KernelError", evalue: "the cell ended without an outcome", traceback: [] } };
+  }
+
+  /** Tells the checker what a failed cell bound (before any later request reaches it: one port, in order). */
+  private settle(cell: number, ran: boolean, bound: string[]): void {
+    this.options.checker.request("settle", { cell, ran, bound }).catch((error: Error) => this.options.log(`settling cell ${cell}: ${error.message}`));
   }
 
   complete(code: string, cursor: number): Promise<CompleteReply> {
@@ -163,16 +174,16 @@ export class ThreadBridge implements Interpreter {
   }
 
   /** Hands one request to the main thread and waits until it says it is done. */
-  private toMain(context: RequestContext, message: (origin: number) => ToMain): Promise<ExecuteOutcome | undefined> {
+  private toMain(context: RequestContext, message: (origin: number) => ToMain): Promise<Done> {
     const origin = this.nextOrigin++;
     return new Promise((resolve) => {
       this.active = {
         origin,
         context,
-        done: (outcome) => {
+        done: (done) => {
           this.active = undefined;
           clearTimeout(this.watchdog);
-          resolve(outcome);
+          resolve(done);
         },
       };
       this.options.main.postMessage(message(origin));

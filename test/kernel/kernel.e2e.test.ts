@@ -71,6 +71,28 @@ describe("kernel over ZeroMQ", () => {
     assert.equal(result((await expectOk("const total = await Promise.resolve(40) + 2;\ntotal")).outputs), "42");
   });
 
+  it("counts only the names a failed cell really bound, as the runtime does", async () => {
+    await expectOk("const keepA = 1;");
+    const thrown = await kernel.execute("throw new Error('before declarations');\nconst keepA = 'two';\nconst freshB = 2;\nfunction hoisted() { return 'hoisted' }");
+    assert.equal(thrown.reply.content.evalue, "before declarations");
+    const unknown = await kernel.execute("freshB");
+    assert.equal(unknown.reply.content.ename, "TSError", "the checker, not the runtime, reports the name that was never bound");
+    assert.match(String(unknown.reply.content.evalue), /Cannot find name 'freshB'/);
+    assert.equal(result((await expectOk("[keepA.toFixed(1), hoisted()]")).outputs), "[ '1.0', 'hoisted' ]");
+    const half = await kernel.execute("const boundFirst = 1;\nthrow new Error('between');\nconst boundNever = 2;");
+    assert.equal(half.reply.content.status, "error");
+    assert.equal(result((await expectOk("boundFirst")).outputs), "1");
+    assert.match(String((await kernel.execute("boundNever")).reply.content.evalue), /Cannot find name 'boundNever'/);
+  });
+
+  it("explains what to do when a later cell declares a var or function name with let, const or class", async () => {
+    await expectOk("var legacy = 1;");
+    const r = await kernel.execute("let legacy = 2;");
+    assert.equal(r.reply.content.ename, "SyntaxError");
+    assert.match(String(r.reply.content.evalue), /'legacy' was declared with var in cell \[\d+\].*Declare it with var again, assign it \(legacy = …\), or choose another name/);
+    assert.equal(result((await expectOk("legacy = 3;\nvar legacy: number = legacy + 1;\nlegacy")).outputs), "4");
+  });
+
   it("stops a cell with a type error before it runs, naming line and column", async () => {
     const r = await kernel.execute("console.log('must not run');\nconst n: number = 'text';");
     assert.equal(r.reply.content.status, "error");
