@@ -249,21 +249,27 @@ export class Runtime {
     this.options.post({ type: "input", origin: cell.origin, prompt, password: false });
   }
 
-  /** An error nobody caught: shown in the running cell, or at the start of the next one. */
+  /**
+   * An error nobody caught: shown in the running cell; after its cell finished, sent at once
+   * (core.ts `late` gives it the last cell as parent) with a short note for the next cell.
+   */
   private reportAsync(error: unknown): void {
     const { traceback } = this.maps.error(error);
     const text = traceback.join("\n") + "\n";
     this.options.log(`uncaught: ${text}`);
     if (this.current) {
       this.output({ msg_type: "stream", content: { name: "stderr", text: `Uncaught error in a callback or promise:\n${text}` } });
-    } else {
-      this.capture.flush();
-      this.options.post({
-        type: "output",
-        origin: null,
-        output: { msg_type: "stream", content: { name: "stderr", text: `An error was thrown asynchronously after cell [${this.lastExecutionCount}] finished:\n${text}` } },
-      });
+      return;
     }
+    this.capture.flush();
+    const after = `after cell [${this.lastExecutionCount}] finished`;
+    const where = traceback.slice(1).find((line) => line.includes("(cell ["));
+    this.options.post({
+      type: "output",
+      origin: null,
+      output: { msg_type: "stream", content: { name: "stderr", text: `An error was thrown asynchronously ${after}:\n${text}` } },
+      note: `An error was thrown asynchronously ${after} (its traceback went out with that cell's output):\n${traceback[0]}\n${where ? where + "\n" : ""}`,
+    });
   }
 
   private async userExpressions(expressions: Record<string, string>): Promise<JsonObject> {

@@ -42,7 +42,7 @@ export interface BridgeOptions {
 }
 
 export class ThreadBridge implements Interpreter {
-  core: Pick<KernelCore, "hold" | "cancelInput"> | undefined;
+  core: Pick<KernelCore, "late" | "cancelInput"> | undefined;
   private nextOrigin = 1;
   private active: Active | undefined;
   /** Set while a cell is being type-checked; an interrupt then cancels it before it runs. */
@@ -68,7 +68,7 @@ export class ThreadBridge implements Interpreter {
       case "output":
         this.observeComm(message.output);
         if (this.active && message.origin === this.active.origin) this.active.context.publish(message.output);
-        else this.core?.hold(message.output);
+        else this.core?.late(message.output, message.note);
         return;
       case "done":
       case "comm-done":

@@ -35,7 +35,8 @@ export type ToMain =
 
 /** Main thread → protocol worker. */
 export type FromMain =
-  | { type: "output"; origin: number | null; output: Output }
+  /** `note`: for an error thrown asynchronously after its cell, a summary for the next cell (core.ts `late`). */
+  | { type: "output"; origin: number | null; output: Output; note?: string }
   /** `bindings`: for a cell, whether it started and which of its marked names it bound (transform.ts). */
   | { type: "done"; origin: number; outcome: ExecuteOutcome; bindings?: { ran: boolean; bound: string[] } }
   | { type: "input"; origin: number; prompt: string; password: boolean }

@@ -50,6 +50,7 @@ const bridge = new ThreadBridge({
   debug,
   exit: async () => {
     shuttingDown = true;
+    for (const note of core.pendingNotes()) log(`shown in no cell: ${note.trimEnd()}`);
     await transport.close();
     await Promise.all([checker?.close(), syntax?.close()]);
     lifecycle({ type: "exit", code: 0 });

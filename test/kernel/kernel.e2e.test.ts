@@ -157,12 +157,20 @@ describe("kernel over ZeroMQ", () => {
     assert.equal((ofType(tslab.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<u>t</u>");
   });
 
-  it("reports an error thrown after its cell finished at the start of the next cell", async () => {
-    await expectOk("setTimeout(() => { throw new Error('thrown later') }, 10);\n'scheduled'");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  it("publishes late output at once with its cell, and notes an error thrown asynchronously in the next cell", async () => {
+    const cell = await expectOk("setTimeout(() => console.log('timer fired'), 30);\nsetTimeout(() => { throw new Error('thrown later') }, 60);\n'scheduled'");
+    const count = cell.reply.content.execution_count as number;
+    const late = await kernel.takeLate(cell.reply.parent_header.msg_id as string, 2);
+    assert.deepEqual(late.map((m) => m.header.msg_type), ["stream", "stream"]);
+    assert.equal(streams(late).stdout, "timer fired\n");
+    const where = `\\(cell \\[${count}\\], line 2, column \\d+\\)`;
+    assert.match(streams(late).stderr, new RegExp(`^An error was thrown asynchronously after cell \\[${count}\\] finished:\\nError: thrown later\\n\\s+at Timeout\\._onTimeout ${where}`));
     const next = await expectOk("'next'");
     assert.deepEqual(next.outputs.map((m) => m.header.msg_type), ["execute_input", "stream", "execute_result"]);
-    assert.match(streams(next.outputs).stderr, /An error was thrown asynchronously after cell \[\d+\] finished:\nError: thrown later\n\s+at Timeout\._onTimeout \(cell \[\d+\], line 1, column \d+\)/);
+    assert.match(
+      streams(next.outputs).stderr,
+      new RegExp(`^An error was thrown asynchronously after cell \\[${count}\\] finished \\(its traceback went out with that cell's output\\):\\nError: thrown later\\n\\s+at Timeout\\._onTimeout ${where}\\n$`),
+    );
     const during = await expectOk("Promise.reject(new Error('nobody waits'));\nawait new Promise((r) => setTimeout(r, 20));");
     assert.match(streams(during.outputs).stderr, /Uncaught error in a callback or promise:\nError: nobody waits/);
   });

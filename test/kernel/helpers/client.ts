@@ -205,7 +205,28 @@ export class TestKernel {
     }
   }
 
-  /** iopub messages that arrived after their request's idle (must stay empty); `starting` has no request. */
+  /** Waits for `count` messages of request `msgId` after its idle (late output), and takes them. */
+  async takeLate(msgId: string, count: number, timeoutMs = 30_000): Promise<Message[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const mine = this.iopubQueue.filter((m) => m.parent_header.msg_id === msgId);
+      if (mine.length >= count) {
+        for (const m of mine) this.iopubQueue.splice(this.iopubQueue.indexOf(m), 1);
+        return mine;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${mine.length} of ${count} late messages for ${msgId}; stderr:\n${this.stderr.join("")}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** iopub messages that arrived after their request's idle and no test took; `starting` has no request. */
   lateMessages(): Message[] {
     return this.iopubQueue.filter((m) => m.parent_header.msg_id !== undefined);
   }
