@@ -33,6 +33,8 @@ export interface EngineRow {
   conv_img_s: number | null;
   cluster_step_ms: number | null;
   cluster_img_s: number | null;
+  /** Engine overhead of one op on tiny tensors (dispatch, allocation, dispose), in µs. */
+  op_us: number | null;
   notes: string[];
 }
 
@@ -278,6 +280,23 @@ function clusterWorkload(): Workload {
   return { step: step.step, dispose: () => (step.dispose(), tf.dispose([x, temperature])) };
 }
 
+/**
+ * Microseconds per op where the arithmetic is negligible: an add of two 4-element tensors and its
+ * dispose, median of 5 batches of 2000 — what every kernel pays before it computes anything.
+ */
+function opOverhead(): number {
+  const a = tf.ones([4]);
+  const b = tf.ones([4]);
+  const batches: number[] = [];
+  for (let k = 0; k < 6; k++) {
+    const start = performance.now();
+    for (let i = 0; i < 2000; i++) tf.add(a, b).dispose();
+    if (k > 0) batches.push(((performance.now() - start) * 1000) / 2000); // the first batch warms up
+  }
+  tf.dispose([a, b]);
+  return median(batches);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Machine and peak
 
@@ -385,6 +404,7 @@ async function benchBackend(status: BackendStatus, peak: number | null): Promise
     conv_img_s: null,
     cluster_step_ms: null,
     cluster_img_s: null,
+    op_us: null,
     notes: [],
   };
   if (row.software) row.notes.push("software adapter (runs on the CPU): proves the WebGPU path, not GPU speed");
@@ -429,6 +449,7 @@ async function benchBackend(status: BackendStatus, peak: number | null): Promise
     row.cluster_step_ms = cluster.ms;
     row.cluster_img_s = (BATCH * 1000) / cluster.ms;
   }
+  row.op_us = opOverhead();
   const left = tf.memory().numTensors - baseline;
   if (left !== 0) row.notes.push(`${left} tensor(s) still allocated after disposing the workloads`);
   return row;
@@ -437,7 +458,9 @@ async function benchBackend(status: BackendStatus, peak: number | null): Promise
 // ---------------------------------------------------------------------------------------------
 // Entry point and output
 
-export async function run({ json }: BenchOptions): Promise<void> {
+export async function run({ json, args }: BenchOptions): Promise<void> {
+  // Optional backend names after the benchmark's name limit the rows: `npm run bench -- engine native wasm`.
+  const only = args.filter((a) => !a.startsWith("-"));
   const { machine, why } = machineInfo();
   const computed = computedPeak(machine, why);
   // BLAS first, while nothing else in this process is computing.
@@ -446,7 +469,7 @@ export async function run({ json }: BenchOptions): Promise<void> {
   progress("loading every backend (doctor) …");
   const report = await doctor();
   const rows: EngineRow[] = [];
-  for (const status of report.backends.filter((s) => s.loaded)) {
+  for (const status of report.backends.filter((s) => s.loaded && (only.length === 0 || only.includes(s.name)))) {
     rows.push(await benchBackend(status, computed.gflops));
   }
   const out: EngineReport = {
@@ -461,7 +484,7 @@ export async function run({ json }: BenchOptions): Promise<void> {
 function renderText(report: EngineReport): string {
   const { machine, peak, rows } = report;
   const fix = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
-  const header = ["backend", "device", "matMul GFLOP/s", "% peak", "conv step ms", "conv img/s", "cluster step ms", "cluster img/s"];
+  const header = ["backend", "device", "matMul GFLOP/s", "% peak", "conv step ms", "conv img/s", "cluster step ms", "cluster img/s", "op µs"];
   const body = rows.map((r) => [
     r.backend,
     r.software ? `[software] ${r.device}` : r.device,
@@ -471,13 +494,14 @@ function renderText(report: EngineReport): string {
     fix(r.conv_img_s, 1),
     fix(r.cluster_step_ms, 0),
     fix(r.cluster_img_s, 1),
+    fix(r.op_us, 1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
   // Text columns left-aligned, numbers right-aligned.
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   const lines = [
     `engine benchmark — ${machine.cpu}, ${machine.cores} cores @ ${machine.mhz ?? "?"} MHz, ${machine.simd}; node ${machine.node}, tfjs ${machine.tfjs}`,
-    `workloads: matMul ${MATMUL_N}³ f32; conv-net train step, batch ${BATCH} × ${IMAGE}×${IMAGE}×3; cluster-attention train step, batch ${BATCH}, N=${PIXELS}, C=${CHANNELS}, M=${CENTERS}`,
+    `workloads: matMul ${MATMUL_N}³ f32; conv-net train step, batch ${BATCH} × ${IMAGE}×${IMAGE}×3; cluster-attention train step, batch ${BATCH}, N=${PIXELS}, C=${CHANNELS}, M=${CENTERS}; op µs = one add of 4-element tensors with its dispose`,
     "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),

@@ -10,12 +10,14 @@ import { run as cluenet } from "./cluenet.js";
 import { run as data } from "./data.js";
 import { run as engine } from "./engine.js";
 import { run as kernel } from "./kernel.js";
+import { run as train } from "./train.js";
 import type { BenchRun } from "./types.js";
 
 /** Benchmark name → its module's run function, with a one-line description for the listing. */
 const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   data: { run: data, about: "images/s the batch loader delivers (Fashion-MNIST, a JPEG folder) beside the training step's own speed, and their overlap" },
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
+  train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
 };

@@ -16,11 +16,14 @@
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
+import { ablateCommand } from "./commands/ablate.js";
 import { dataCommand } from "./commands/data.js";
+import { buildNativeCommand } from "./commands/build-native.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { installCommand } from "./commands/install.js";
 import { kernelCommand } from "./commands/kernel.js";
+import { trainCommand } from "./commands/train.js";
 import { uninstallCommand } from "./commands/uninstall.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -38,6 +41,9 @@ program.addCommand(dataCommand());
 program.addCommand(installCommand());
 program.addCommand(uninstallCommand());
 program.addCommand(kernelCommand());
+program.addCommand(buildNativeCommand());
+program.addCommand(trainCommand());
+program.addCommand(ablateCommand());
 
 try {
   await program.parseAsync(process.argv);

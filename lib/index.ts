@@ -16,6 +16,10 @@ export { engine, nn, cluenet };
 export * as datasets from "./data/index.js";
 /** Seeded, composable augmentations for `dataset.batches({ augment })`, named after torchvision's. */
 export * as transforms from "./data/transforms/index.js";
+/** Training loop, AdamW, schedules, checkpoints, live views, recipes and ablations. */
+export * as train from "./train/index.js";
+/** CLUENet's cluster maps traced to input pixels, occlusion ranking, overlays and heatmaps. */
+export * as interpret from "./cluenet/interpret/index.js";
 
 // The backend is chosen before any tensor exists, so a notebook never starts on a backend the
 // library would later switch away from. A bad CLUELAB_BACKEND fails the import with its reason.

@@ -16,6 +16,8 @@ packages=(
   mesa-vulkan-drivers libvulkan1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri
   # native addons (node-gyp) and the BLAS they link against
   build-essential python3 libopenblas-dev
+  # cluelab's native CPU backend (scripts/build-native.sh): oneDNN's GEMM, convolutions and pooling
+  libdnnl-dev
   # the engine benchmark measures the native BLAS peak through numpy
   python3-numpy
   # headless browser: the display tests render offline Plotly/nbconvert HTML and check the pixels

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { BACKEND_NAMES } from "../../lib/engine/backends/types.js";
 import type { DoctorReport } from "../../lib/engine/index.js";
 
 /** `cluelab doctor [--json]`: which compute backends load here, why not, and which is selected. */
@@ -34,6 +35,6 @@ export function formatReport(report: DoctorReport): string {
         .map(([k, v]) => `${k} ${v}`)
         .join(", "),
   );
-  lines.push("(* selected, + loads, - does not load; CLUELAB_BACKEND=tensorflow|webgpu|wasm|cpu forces one)");
+  lines.push(`(* selected, + loads, - does not load; CLUELAB_BACKEND=${BACKEND_NAMES.join("|")} forces one)`);
   return lines.join("\n") + "\n";
 }

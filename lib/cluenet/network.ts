@@ -1,7 +1,7 @@
 /** The whole network: coordinates → stem → PosCNN → stages and pools → LayerNorm → mean → head. */
 import { tf } from "../engine/index.js";
 import {
-  Linear, Module, ModuleList, Rng, dropPathSchedule, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm,
+  Linear, Module, ModuleList, Rng, dropPathSchedule, heNormalFanOut, pytorchDefault, truncNormal, zeros, type Build, type InitScheme, type Norm, type RngState,
 } from "../nn/index.js";
 import { ClusterBlock, Stage, keepOnly, makeNorm, type RunContext } from "./block.js";
 import { Cluster } from "./cluster.js";
@@ -143,6 +143,19 @@ export class CluenetModel extends Module {
   /** The registry name. */
   get name(): string {
     return this.config.name;
+  }
+
+  /**
+   * The state of the drop-path random stream (the only randomness of a forward pass): a training
+   * checkpoint stores it so a resumed run draws the same masks.
+   */
+  randomState(): RngState {
+    return this.#dropRng.state();
+  }
+
+  /** Continues the drop-path random stream from a {@link randomState} taken earlier. */
+  setRandomState(state: RngState): void {
+    this.#dropRng.setState(state);
   }
 
   /** The trainable variables, in official state_dict order. */

@@ -3,12 +3,10 @@
  * replace each one: cosine soft aggregation, hard assignment (argmax + one-hot), dispatch, and
  * hard aggregation. Shapes use G = heads·batch independent groups, N pixels, M centers, d channels.
  */
-import { tf } from "../engine/index.js";
+import { l2Normalize, tf } from "../engine/index.js";
 
-/** x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize). */
-export function l2Normalize<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12)) as T);
-}
+// x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
+export { l2Normalize };
 
 /**
  * Global soft aggregation: Ca[m] = Σ_n softmax_n(q[m]·k[n]) v[n] over all N pixels (exact fp32

@@ -1,7 +1,6 @@
 /** Downsampling between stages: Improved Cluster Pooling, FEC's cluster pooling, a strided conv. */
-import { tf } from "../engine/index.js";
+import { clusterMean, nearestCenter, tf } from "../engine/index.js";
 import { Conv2d, GroupNorm, LayerNorm, Linear, Module, ModuleList, gelu, type Build } from "../nn/index.js";
-import { cosineToCenters, hardAggregate, hardAssign, l2Normalize } from "./ops.js";
 import { adaptiveAvgPool } from "./pooling.js";
 
 /** A downsampling layer: [B, H, W, Ci] → [B, H/2, W/2, Co], with the argmax it took, if any. */
@@ -17,8 +16,10 @@ function clusterPool(s: tf.Tensor4D, values: tf.Tensor4D): { agg: tf.Tensor4D; i
   const rows = (t: tf.Tensor4D, r: number): tf.Tensor3D => tf.reshape(t, [b, r, t.shape[3]]);
   const centers = adaptiveAvgPool(s, oh, ow);
   const valueCenters = values === s ? centers : adaptiveAvgPool(values, oh, ow);
-  const { mask, index } = hardAssign(cosineToCenters(l2Normalize(rows(s, h * w)), rows(centers, oh * ow)));
-  const agg = hardAggregate(mask, rows(values, h * w), rows(valueCenters, oh * ow));
+  // Nearest center by cosine, then each center's mean with its members: one kernel each where the
+  // engine has them, the one-hot products (hardAssign + hardAggregate) everywhere else.
+  const index = nearestCenter(rows(s, h * w), rows(centers, oh * ow));
+  const agg = clusterMean(index, rows(values, h * w), rows(valueCenters, oh * ow));
   return { agg: tf.reshape(agg, [b, oh, ow, values.shape[3]]), index };
 }
 

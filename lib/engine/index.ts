@@ -7,3 +7,13 @@ export { EngineError } from "./errors.js";
 export { BACKEND_NAMES, type BackendName, type BackendStatus } from "./backends/types.js";
 export { ready, engineInfo, requestedBackend, type EngineInfo } from "./select.js";
 export { doctor, type DoctorReport } from "./doctor.js";
+export {
+  gelu,
+  layerNorm,
+  normalizeAffine,
+  l2Normalize,
+  nearestCenter,
+  clusterMean,
+  adamwStep,
+  type AdamWOptions,
+} from "./fused/index.js";

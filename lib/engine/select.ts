@@ -1,5 +1,6 @@
 import { quietCpuBanner } from "./backends/activate.js";
 import { cpuLoader } from "./backends/cpu.js";
+import { nativeLoader } from "./backends/native.js";
 import { tensorflowLoader } from "./backends/tensorflow.js";
 import { BACKEND_NAMES, isBackendName, type BackendLoader, type BackendName, type BackendStatus } from "./backends/types.js";
 import { wasmLoader } from "./backends/wasm.js";
@@ -11,6 +12,7 @@ import { tf } from "./tf.js";
 export const LOADERS: Record<BackendName, BackendLoader> = {
   tensorflow: tensorflowLoader,
   webgpu: webgpuLoader,
+  native: nativeLoader,
   wasm: wasmLoader,
   cpu: cpuLoader,
 };
@@ -32,10 +34,10 @@ let currentRequest: string | undefined;
 
 /**
  * Selects and initialises the compute backend, once; later calls return the same answer unless
- * they name another backend. `CLUELAB_BACKEND=tensorflow|webgpu|wasm|cpu` forces one; an unknown
+ * they name another backend. `CLUELAB_BACKEND=tensorflow|webgpu|native|wasm|cpu` forces one; an unknown
  * name, or a named backend that cannot load, is an {@link EngineError} saying why (never a silent
  * fallback). Without it, the first that loads of tensorflow, webgpu (hardware adapter only),
- * wasm, cpu is chosen.
+ * native, wasm, cpu is chosen.
  */
 export function ready(options: { backend?: BackendName } = {}): Promise<EngineInfo> {
   const request = options.backend ?? process.env.CLUELAB_BACKEND ?? "";

@@ -6,7 +6,7 @@
  */
 export { Module, ModuleList, Parameter } from "./module.js";
 export { WeightLayout } from "./layout.js";
-export { Rng } from "./rng.js";
+export { Rng, type RngState } from "./rng.js";
 export {
   constant, zeros, ones, normal, truncNormal, uniform, kaimingUniform, heNormalFanOut, pytorchDefault,
   type Initializer, type InitScheme, type Build,
@@ -15,7 +15,7 @@ export { Linear, GroupLinear } from "./linear.js";
 export { Conv2d, DepthwiseConv2d } from "./conv.js";
 export { LayerNorm, GroupNorm, type Norm } from "./norm.js";
 export { Mlp } from "./mlp.js";
-export { gelu } from "./activation.js";
+export { gelu } from "../engine/index.js";
 export { dropPath, dropPathSchedule } from "./drop-path.js";
 export {
   parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, toInt32, SafetensorsError,

@@ -1,6 +1,5 @@
 /** The MetaFormer channel MLP. */
-import { tf } from "../engine/index.js";
-import { gelu } from "./activation.js";
+import { gelu, tf } from "../engine/index.js";
 import { DepthwiseConv2d } from "./conv.js";
 import type { Build } from "./init.js";
 import { Linear } from "./linear.js";

@@ -59,10 +59,35 @@ export class Rng {
     return r * Math.cos(theta);
   }
 
+  /**
+   * The generator's whole state (four 32-bit words and the spare normal), JSON-safe: a generator
+   * given it through {@link setState} continues with exactly the same draws.
+   */
+  state(): RngState {
+    return { s: [this.s0, this.s1, this.s2, this.s3], spare: this.spare ?? null };
+  }
+
+  /** Continues from a {@link state} taken earlier (from this generator or another). */
+  setState(state: RngState): void {
+    const words = state?.s;
+    const valid = Array.isArray(words) && words.length === 4 && words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32);
+    if (!valid || (state.spare !== null && typeof state.spare !== "number") || words.every((w) => w === 0)) {
+      throw new TypeError(`not an Rng state: expected { s: four unsigned 32-bit integers, not all zero, spare: number | null }, got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = words as [number, number, number, number];
+    this.spare = state.spare ?? undefined;
+  }
+
   /** An independent generator derived from this one (for a sub-stream, e.g. drop-path masks). */
   fork(): Rng {
     return new Rng(this.nextUint32() * 2 ** 21 + (this.nextUint32() >>> 11));
   }
+}
+
+/** What {@link Rng.state} returns. */
+export interface RngState {
+  s: number[];
+  spare: number | null;
 }
 
 function rotl(x: number, k: number): number {

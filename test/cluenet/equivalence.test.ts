@@ -44,7 +44,7 @@ const CASES: Case[] = [
   { label: "CLUE_nano_FMNIST", name: "CLUE_nano_FMNIST", numClasses: 10, batch: 3, grads: true, pth: true },
   { label: "CLUE_mini_CIFAR", name: "CLUE_mini_CIFAR", numClasses: 100, batch: 2, grads: true },
   { label: "CoC_mini_CIFAR", name: "CoC_mini_CIFAR", numClasses: 100, batch: 2, grads: true },
-  { label: "CLUE_mini", name: "CLUE_mini", numClasses: 100, batch: 1 },
+  { label: "CLUE_mini", name: "CLUE_mini", numClasses: 100, batch: 1, minGap: 1e-6 },
   { label: "CLUE_tiny", name: "CLUE_tiny", numClasses: 100, batch: 1 },
   { label: "CLUE_small", name: "CLUE_small", numClasses: 100, batch: 1 },
   { label: "CLUE_base", name: "CLUE_base", numClasses: 100, batch: 1 },

@@ -10,11 +10,12 @@ before(async () => {
   await engine.ready();
 });
 
-test("hard assignment: argmax over centers with ties to the lowest index (as PyTorch's max), on wasm and cpu", async () => {
+test("hard assignment: argmax over centers with ties to the lowest index (as PyTorch's max), on native, wasm and cpu", async () => {
   const initial = tf.getBackend();
-  await loadBackend("cpu");
+  const backends = ["native", "wasm", "cpu"] as const;
+  for (const backend of backends) await loadBackend(backend);
   try {
-    for (const backend of ["wasm", "cpu"]) {
+    for (const backend of backends) {
       await tf.setBackend(backend);
       const scores = tf.tensor3d([[[0.2, 0.7, 0.7, 0.1], [0.5, 0.5, 0.5, 0.5], [0.1, 0.2, 0.3, 0.9]]]); // [1, N=3, M=4]
       const { mask, index } = hardAssign(scores);

@@ -22,6 +22,11 @@ export interface FixtureSpec {
   seed?: number;
   overrides?: Record<string, unknown>;
   grads?: boolean;
+  /**
+   * Redraw inputs until every argmax decision's margin is at least this (default 1e-7): below it,
+   * the summation order of a backend's matMul alone can flip the winner.
+   */
+  minGap?: number;
   /** Also write checkpoint.pth, a torch.save'd training checkpoint of the weights. */
   pth?: boolean;
 }

@@ -7,11 +7,12 @@ import { forwardAndGradients, PARITY_CASES } from "./parity-cases.js";
 // fp32 with different summation orders (XNNPACK, GPU shaders): relative 1e-3 is tight enough to
 // catch a wrong kernel (errors are O(1) then) and loose enough for reassociation.
 const TOLERANCE: Record<string, { atol: number; rtol: number }> = {
+  native: { atol: 1e-4, rtol: 1e-3 },
   wasm: { atol: 1e-4, rtol: 1e-3 },
   webgpu: { atol: 2e-4, rtol: 2e-3 },
 };
 
-for (const backend of ["wasm", "webgpu"] as BackendName[]) {
+for (const backend of ["native", "wasm", "webgpu"] as BackendName[]) {
   describe(`gradient parity: ${backend} vs cpu`, () => {
     before(async () => {
       await loadBackend("cpu");

@@ -3,6 +3,7 @@
  * tensor; the suite checks the forward value and the gradient w.r.t. every input on each backend.
  */
 import { tf } from "../../lib/engine/index.js";
+import { clusterMean, gelu, l2Normalize, layerNorm, nearestCenter } from "../../lib/engine/fused/index.js";
 import { seeded } from "../helpers/backends.js";
 
 export interface ParityCase {
@@ -46,6 +47,15 @@ export const PARITY_CASES: ParityCase[] = [
       return tf.add(tf.mul(tf.mul(tf.sub(x!, mean), tf.rsqrt(tf.add(variance, 1e-5))), g!), b!);
     } },
   { name: "gelu (erf)", inputs: [{ shape: [5, 17], lo: -3, hi: 3 }], f: erfGelu },
+  // cluelab's fused ops: one kernel where the backend has one (native), the reference composition elsewhere
+  { name: "fused layerNorm", inputs: [{ shape: [3, 5, 24], lo: -2, hi: 3 }, { shape: [24] }, { shape: [24] }], f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
+  { name: "fused gelu", inputs: [{ shape: [6, 33], lo: -5, hi: 5 }], f: (x) => gelu(x!) },
+  { name: "fused l2Normalize", inputs: [{ shape: [4, 6, 9] }], f: (x) => l2Normalize(x!) },
+  { name: "fused nearestCenter (forward)", inputs: [{ shape: [3, 40, 8] }, { shape: [3, 7, 8] }], f: (x, c) => nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D), forwardOnly: true },
+  { name: "fused clusterMean on nearestCenter (cluster pooling)", inputs: [{ shape: [2, 30, 6] }, { shape: [2, 5, 6] }], f: (x, c) => {
+      const index = nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D);
+      return clusterMean(index, tf.mul(x!, 2) as tf.Tensor3D, c as tf.Tensor3D);
+    } },
   { name: "sigmoid, tanh, exp, log", inputs: [{ shape: [6, 9], lo: 0.1, hi: 2 }], f: (x) => tf.add(tf.add(tf.sigmoid(x), tf.tanh(x)), tf.add(tf.exp(tf.mul(x, 0.3)), tf.log(x))) },
   { name: "softmax over pixels", inputs: [{ shape: [2, 4, 32], lo: -3, hi: 3 }], f: (x) => tf.softmax(x, -1) },
   { name: "logSoftmax + label smoothing loss", inputs: [{ shape: [8, 10], lo: -3, hi: 3 }], f: (x) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 3, 9, 2, 5, 5, 1, 7], "int32"), 10), x!, undefined, 0.1) },

@@ -7,11 +7,23 @@ const importCluelab = `const { tf, engine } = await import("cluelab"); const i =
 console.log(JSON.stringify({ backend: tf.getBackend(), chosenBy: i.chosenBy, x: Array.from(await tf.add(tf.tensor([1, 2]), 1).data()) }));`;
 
 describe("backend selection", () => {
-  it("picks wasm automatically on a machine without GPU or tfjs-node", async () => {
+  it("picks native automatically on a machine without GPU or tfjs-node (the addon is built by npm test)", async () => {
     const r = await runModule(importCluelab, { env: { CLUELAB_BACKEND: undefined } });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { backend: "wasm", chosenBy: "automatic", x: [2, 3] });
+    assert.deepEqual(JSON.parse(r.stdout), { backend: "native", chosenBy: "automatic", x: [2, 3] });
     assert.doesNotMatch(r.stdout + r.stderr, /Hi, looks like you are running TensorFlow.js in Node.js/);
+  });
+
+  it("falls back to wasm when the native addon cannot load", async () => {
+    const r = await runModule(importCluelab, { env: { CLUELAB_BACKEND: undefined, CLUELAB_NATIVE_ADDON: "/nonexistent/cluelab-native.node" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { backend: "wasm", chosenBy: "automatic", x: [2, 3] });
+  });
+
+  it("CLUELAB_BACKEND=native without a loadable addon is an error with the reason", async () => {
+    const r = await runModule(importCluelab, { env: { CLUELAB_BACKEND: "native", CLUELAB_NATIVE_ADDON: "/nonexistent/cluelab-native.node" } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /CLUELAB_BACKEND=native but it cannot load: CLUELAB_NATIVE_ADDON=\/nonexistent\/cluelab-native.node does not exist/);
   });
 
   it("CLUELAB_BACKEND=cpu forces cpu", async () => {
@@ -29,7 +41,7 @@ describe("backend selection", () => {
   it("an unknown CLUELAB_BACKEND fails the import, naming the choices", async () => {
     const r = await runModule(importCluelab, { env: { CLUELAB_BACKEND: "cuda" } });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /CLUELAB_BACKEND="cuda" is not a backend cluelab knows\. Use one of tensorflow, webgpu, wasm, cpu/);
+    assert.match(r.stderr, /CLUELAB_BACKEND="cuda" is not a backend cluelab knows\. Use one of tensorflow, webgpu, native, wasm, cpu/);
   });
 
   it("a named backend that cannot load is an error with its reason, not a fallback", async () => {

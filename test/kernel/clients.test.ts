@@ -188,7 +188,7 @@ describe("real Jupyter clients", { timeout: 400_000 }, () => {
       throw new Error(`jupyter-console never showed ${what}; screen:\n${await screen()}`);
     };
     const exports = Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
-    const command = `cd ${JSON.stringify(join(root, "notebooks"))} && env ${exports} /usr/bin/jupyter console --kernel ${KERNEL_NAME} --no-confirm-exit`;
+    const command = `cd ${JSON.stringify(join(root, "notebooks"))} && env ${exports} /usr/bin/jupyter console --kernel ${KERNEL_NAME} --no-confirm-exit; echo "[console exited $?]"; sleep 120`;
     assert.equal((await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", command)).code, 0);
     /** Types text, waits until the console shows it (its first keystrokes can be lost at start-up), then keys. */
     const type = async (text: string, ...keys: string[]) => {
@@ -216,7 +216,9 @@ describe("real Jupyter clients", { timeout: 400_000 }, () => {
       const shown = await waitFor(/Error: console boom\n\s+at cell \[3\], line 1, column 7\n/, "the error");
       assert.doesNotMatch(shown, /node:internal|Worker\.emit/);
       await tmux("send-keys", "-t", session, "C-d");
-      await waitFor(/Shutting down kernel/, "its exit");
+      // The pane outlives the console (the command ends in a sleep), so its last screen can be read.
+      const last = await waitFor(/\[console exited \d+\]/, "its exit");
+      assert.match(last, /\[console exited 0\]/);
     } finally {
       await tmux("kill-session", "-t", session);
     }

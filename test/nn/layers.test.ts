@@ -35,6 +35,17 @@ test("Rng: same seed, same stream; uniform in [0, 1); normal has mean 0 and vari
   assert.throws(() => new Rng(Number.NaN), /finite/);
 });
 
+test("Rng state: a generator given another's state continues with the same draws, spare normal included; bad states are refused", () => {
+  const a = new Rng(5);
+  a.normal(); // leaves a spare normal behind
+  const b = new Rng(99);
+  b.setState(JSON.parse(JSON.stringify(a.state())));
+  assert.deepEqual(Array.from({ length: 6 }, () => b.normal()), Array.from({ length: 6 }, () => a.normal()));
+  assert.deepEqual(Array.from({ length: 6 }, () => b.uniform()), Array.from({ length: 6 }, () => a.uniform()));
+  assert.throws(() => b.setState({ s: [0, 0, 0, 0], spare: null }), /not an Rng state/);
+  assert.throws(() => b.setState({ s: [1, 2, 3], spare: null }), /not an Rng state/);
+});
+
 test("initialisers: trunc-normal std and bounds, kaiming-uniform bound 1/√fanIn at a=√5", () => {
   const rng = new Rng(3);
   const t = truncNormal(0.5, -1, 1)(100_000, rng);

@@ -26,10 +26,21 @@ describe("the packed tarball", { timeout: 600_000 }, () => {
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
-  it("installs the cluelab command", async () => {
+  it("installs the cluelab command, on native where npm ran the install step's build and wasm where not", async () => {
     const r = await run(join(dir, "node_modules/.bin/cluelab"), ["doctor", "--json"], { cwd: dir, env: { CLUELAB_BACKEND: undefined } });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).selected, "wasm");
+    const report = JSON.parse(r.stdout);
+    const native = report.backends.find((b: { name: string }) => b.name === "native");
+    // npm 11 skips a dependency's install script unless the project allows it; npm 10 runs it.
+    assert.equal(report.selected, native.loaded ? "native" : "wasm");
+    if (!native.loaded) assert.match(native.reason, /build-native/, "doctor says how to build it");
+  });
+
+  it("builds the native backend from the installed package with `cluelab build-native`", async () => {
+    const built = await run(join(dir, "node_modules/.bin/cluelab"), ["build-native"], { cwd: dir, timeoutMs: 300_000 });
+    assert.equal(built.code, 0, built.stderr);
+    const r = await run(join(dir, "node_modules/.bin/cluelab"), ["doctor", "--json"], { cwd: dir, env: { CLUELAB_BACKEND: undefined } });
+    assert.equal(JSON.parse(r.stdout).selected, "native");
   });
 
   it("serves the library and cluelab/display from the installed copy, with one TensorFlow.js", async () => {
@@ -47,7 +58,7 @@ describe("the packed tarball", { timeout: 600_000 }, () => {
     const r = await run(process.execPath, ["use.mjs"], { cwd: dir, env: { CLUELAB_BACKEND: undefined } });
     assert.equal(r.code, 0, r.stderr);
     const [shown, json] = r.stdout.trim().split("\n");
-    assert.equal(shown, "shown wasm");
+    assert.equal(shown, "shown native");
     const parsed = JSON.parse(json!);
     assert.deepEqual(parsed.y, [3, 3, 3, 3]);
     assert.ok(parsed.tfjsCopies.startsWith(join(dir, "node_modules")));

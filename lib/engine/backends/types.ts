@@ -1,5 +1,5 @@
 /** The backends cluelab knows, best first. */
-export const BACKEND_NAMES = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["tensorflow", "webgpu", "native", "wasm", "cpu"] as const;
 
 /** A backend name, as `CLUELAB_BACKEND` takes it. */
 export type BackendName = (typeof BACKEND_NAMES)[number];

@@ -1,0 +1,11 @@
+/**
+ * Fused ops: one kernel on backends that have one (the native backend), and exactly the same
+ * composition of TensorFlow.js ops everywhere else (the reference the native kernels are tested
+ * against). Models call these instead of spelling the composition out, so the fast path needs no
+ * model change and every backend computes the same function.
+ * @packageDocumentation
+ */
+export { gelu, referenceGelu } from "./activation.js";
+export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
+export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
+export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";

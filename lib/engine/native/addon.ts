@@ -1,0 +1,141 @@
+/**
+ * Finds and loads the native addon (`native/build/cluelab-native.node`, built from `native/src`
+ * by `scripts/build-native.sh`), or says exactly why it cannot.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+type F32 = Float32Array;
+type Typed = Float32Array | Int32Array | Uint8Array;
+
+/** The addon's exports (native/src/*.cc documents each). */
+export interface NativeAddon {
+  info(): { threads: number; onednn: string; isa: string };
+  setThreads(n: number): void;
+  matmul(out: F32, a: F32, b: F32, bias: F32 | null, batchA: number, batchB: number, m: number, n: number, k: number,
+    transA: number, transB: number, activation: number, alpha: number): void;
+  conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array): void;
+  pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
+  unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
+  binary(op: number, out: Typed, a: Typed, b: Typed, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
+  reduce(op: number, out: Typed, x: Typed, outer: number, r: number, inner: number): void;
+  softmax(y: F32, x: F32, rows: number, cols: number): void;
+  copyStrided(out: Typed, x: Typed, shape: Int32Array, outStrides: Int32Array, inStrides: Int32Array, outOffset: number, inOffset: number): void;
+  fill(out: Typed, value: number): void;
+  cast(out: Typed, x: Typed): void;
+  oneHot(out: F32 | Int32Array, indices: Int32Array, depth: number, on: number, off: number): void;
+  gather(out: Typed, x: Typed, indices: Int32Array, outer: number, axisLength: number, inner: number): void;
+  segmentSum(out: F32, x: F32, ids: Int32Array, numSegments: number, inner: number): void;
+  select(out: Typed, condition: Uint8Array, a: Typed, b: Typed, inner: number): void;
+  addN(out: F32, ...xs: F32[]): void;
+  layerNorm(y: F32, mean: F32, rstd: F32, x: F32, gamma: F32 | null, beta: F32 | null, rows: number, cols: number, eps: number): void;
+  layerNormGrad(dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null, dy: F32, x: F32, gamma: F32 | null, mean: F32, rstd: F32,
+    rows: number, cols: number): void;
+  gelu(y: F32, x: F32): void;
+  geluGrad(dx: F32, dy: F32, x: F32): void;
+  l2Normalize(y: F32, x: F32, rows: number, cols: number, eps: number): void;
+  l2NormalizeGrad(dx: F32, dy: F32, x: F32, rows: number, cols: number, eps: number): void;
+  nearestCenter(index: Int32Array, x: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+  clusterMean(out: F32, counts: F32, index: Int32Array, values: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+  clusterMeanGrad(dValues: F32, dCenters: F32, dy: F32, index: Int32Array, counts: F32, groups: number, n: number, m: number, d: number): void;
+  adamw(param1: F32, m1: F32, v1: F32, param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, step: number): void;
+}
+
+/** The package root (this file is dist/lib/engine/native/addon.js). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+const SOURCES = join(PACKAGE_ROOT, "native/src");
+const BUILD = join(PACKAGE_ROOT, "native/build");
+
+/** Where the addon is looked for: CLUELAB_NATIVE_ADDON, else the package's build folder. */
+export function addonPath(): string {
+  return process.env.CLUELAB_NATIVE_ADDON || join(BUILD, "cluelab-native.node");
+}
+
+/** What the build script recorded about the binary it produced. */
+export interface BuildInfo {
+  sourceHash: string;
+  compiler: string;
+  flags: string;
+  builtAt: string;
+  seconds: number;
+}
+
+export type AddonLoad = { addon: NativeAddon; path: string; build?: BuildInfo } | { reason: string; path: string };
+
+const HOW_TO_BUILD =
+  "build it with `npx cluelab build-native` (needs a C++ compiler and oneDNN: apt-get install build-essential libdnnl-dev)";
+
+let loaded: AddonLoad | undefined;
+
+/** Loads the addon once; later calls return the same answer. */
+export function loadAddon(): AddonLoad {
+  return (loaded ??= tryLoad());
+}
+
+function tryLoad(): AddonLoad {
+  const path = addonPath();
+  const custom = Boolean(process.env.CLUELAB_NATIVE_ADDON);
+  if (!existsSync(path)) {
+    if (custom) return { path, reason: `CLUELAB_NATIVE_ADDON=${path} does not exist` };
+    const failure = readText(join(BUILD, "build-error.txt"));
+    const why = failure ? `the last build failed: ${failure.trim().split("\n")[0]}` : "it has not been built";
+    return { path, reason: `the native addon is not built here (${why}); ${HOW_TO_BUILD}` };
+  }
+  let build: BuildInfo | undefined;
+  if (!custom) {
+    build = readJson<BuildInfo>(join(BUILD, "build-info.json"));
+    const current = sourceHash();
+    if (current && build?.sourceHash !== current) {
+      return { path, reason: `the native addon at ${path} was built from other sources than native/src; rebuild it: ${HOW_TO_BUILD}` };
+    }
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    if (typeof addon.matmul !== "function" || typeof addon.info !== "function") {
+      return { path, reason: `${path} is not cluelab's native addon` };
+    }
+    return { addon, path, build };
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0] ?? String(error);
+    const hint = /cannot open shared object|Library not loaded|libdnnl/.test(message)
+      ? " (is oneDNN installed? apt-get install libdnnl2)"
+      : "";
+    return { path, reason: `the native addon did not load: ${message}${hint}` };
+  }
+}
+
+/**
+ * SHA-256 over native/src (file names and contents, sorted): the build script records the same,
+ * so a binary left over from older sources is noticed. Undefined when the sources are absent.
+ */
+export function sourceHash(): string | undefined {
+  if (!existsSync(SOURCES)) return undefined;
+  const hash = createHash("sha256");
+  for (const name of readdirSync(SOURCES).sort()) {
+    hash.update(`${name}\n`);
+    hash.update(readFileSync(join(SOURCES, name)));
+  }
+  return hash.digest("hex");
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function readJson<T>(path: string): T | undefined {
+  const text = readText(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Convolutions (dense, depthwise, fused with bias and activation), their gradients, and 2-D
+ * pooling with its gradients, on oneDNN in NHWC. NCHW inputs go to the cpu kernels.
+ */
+import { tf } from "../../tf.js";
+import type { NativeBackend } from "../backend.js";
+import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
+import { binaryOp } from "./elementwise.js";
+
+type Info = tf.backend_util.Conv2DInfo;
+type Shape4 = [number, number, number, number];
+type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+type Rounding = "floor" | "round" | "ceil" | undefined;
+
+const CONV = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
+const POOL = { maxForward: 0, avgForward: 1, maxBackward: 2, avgBackward: 3 } as const;
+
+const isNHWC = (attrs: Attrs) => attrs.dataFormat === undefined || attrs.dataFormat === "NHWC" || attrs.dataFormat === "channelsLast";
+
+/**
+ * Bottom/right padding that makes oneDNN's output size formula give tfjs' output size (they
+ * differ with dimRoundingMode "ceil", which reads past the edge).
+ */
+function farPad(input: number, out: number, effFilter: number, stride: number, near: number, far: number): number {
+  const outputs = (p: number) => Math.floor((input - effFilter + near + p) / stride) + 1;
+  let p = far;
+  while (outputs(p) < out) p++;
+  while (outputs(p) > out) p--;
+  return p;
+}
+
+function convParams(info: Info, groups: number): Int32Array {
+  const { top, left } = info.padInfo;
+  const bottom = farPad(info.inHeight, info.outHeight, info.effectiveFilterHeight, info.strideHeight, top, info.padInfo.bottom);
+  const right = farPad(info.inWidth, info.outWidth, info.effectiveFilterWidth, info.strideWidth, left, info.padInfo.right);
+  return i32([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    top, left, bottom, right, groups,
+  ]);
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): Info {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides as number | [number, number],
+    (attrs.dilations ?? 1) as number | [number, number],
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+    depthwise,
+  );
+}
+
+function runConv(backend: NativeBackend, mode: number, info: Info, depthwise: boolean, in1: tf.TensorInfo, in2: tf.TensorInfo): tf.TensorInfo {
+  const groups = depthwise ? info.inChannels : 1;
+  const outShape =
+    mode === CONV.forward ? info.outShape : mode === CONV.backwardData ? info.inShape : [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels / groups];
+  const out = backend.alloc(sizeOf(outShape), "float32");
+  backend.addon.conv(mode, out, backend.values(in1), backend.values(in2), convParams(info, groups));
+  return backend.output(out, outShape.slice(), "float32");
+}
+
+const floats = (...ts: Array<tf.TensorInfo | undefined>) => ts.every((t) => t === undefined || t.dtype === "float32");
+
+export const conv2D = nativeKernel("Conv2D", ({ x, filter }, backend, attrs) => {
+  if (!isNHWC(attrs) || !floats(x, filter)) return undefined;
+  return runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, false), false, x!, filter!);
+});
+
+export const conv2DBackpropInput = nativeKernel("Conv2DBackpropInput", ({ dy, filter }, backend, attrs) => {
+  if (!isNHWC(attrs) || !floats(dy, filter)) return undefined;
+  const info = convInfo(attrs.inputShape as number[], filter!.shape, { ...attrs, dilations: 1 }, false);
+  return runConv(backend, CONV.backwardData, info, false, dy!, filter!);
+});
+
+export const conv2DBackpropFilter = nativeKernel("Conv2DBackpropFilter", ({ x, dy }, backend, attrs) => {
+  if (!isNHWC(attrs) || !floats(x, dy)) return undefined;
+  const info = convInfo(x!.shape, attrs.filterShape as number[], { ...attrs, dilations: 1 }, false);
+  return runConv(backend, CONV.backwardWeights, info, false, x!, dy!);
+});
+
+export const depthwiseConv2D = nativeKernel("DepthwiseConv2dNative", ({ x, filter }, backend, attrs) => {
+  if (!floats(x, filter)) return undefined;
+  return runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, true), true, x!, filter!);
+});
+
+export const depthwiseConv2DBackpropInput = nativeKernel("DepthwiseConv2dNativeBackpropInput", ({ dy, filter }, backend, attrs) => {
+  if (!floats(dy, filter)) return undefined;
+  return runConv(backend, CONV.backwardData, convInfo(attrs.inputShape as number[], filter!.shape, attrs, true), true, dy!, filter!);
+});
+
+export const depthwiseConv2DBackpropFilter = nativeKernel("DepthwiseConv2dNativeBackpropFilter", ({ x, dy }, backend, attrs) => {
+  if (!floats(x, dy)) return undefined;
+  return runConv(backend, CONV.backwardWeights, convInfo(x!.shape, attrs.filterShape as number[], attrs, true), true, x!, dy!);
+});
+
+/** Adds the bias and applies the activation of a fused op to `y`, consuming `y`. */
+function biasAndActivation(backend: NativeBackend, y: tf.TensorInfo, inputs: Inputs, attrs: Attrs): tf.TensorInfo {
+  let current = y;
+  if (inputs.bias) {
+    const sum = binaryOp(backend, "Add", current, inputs.bias);
+    backend.disposeIntermediateTensorInfo(current);
+    current = sum;
+  }
+  const activation = (attrs.activation as string | undefined) ?? "linear";
+  if (activation === "linear") return current;
+  const names: Record<string, string> = { relu: "Relu", relu6: "Relu6", elu: "Elu", sigmoid: "Sigmoid", leakyrelu: "LeakyRelu", prelu: "Prelu" };
+  const kernel = tf.getKernel(names[activation] ?? activation, BACKEND_NAME);
+  if (!kernel) throw new Error(`no kernel for the fused activation ${activation}`);
+  const activated = kernel.kernelFunc({
+    inputs: activation === "prelu" ? { x: current, alpha: inputs.preluActivationWeights! } : { x: current },
+    backend,
+    attrs: activation === "leakyrelu" ? { alpha: Number(attrs.leakyreluAlpha ?? 0.2) } : {},
+  }) as tf.TensorInfo;
+  backend.disposeIntermediateTensorInfo(current);
+  return activated;
+}
+
+export const fusedConv2D = nativeKernel("FusedConv2D", (inputs, backend, attrs) => {
+  const { x, filter, bias } = inputs;
+  if (!isNHWC(attrs) || !floats(x, filter, bias)) return undefined;
+  const y = runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, false), false, x!, filter!);
+  return biasAndActivation(backend, y, inputs, attrs);
+});
+
+export const fusedDepthwiseConv2D = nativeKernel("FusedDepthwiseConv2D", (inputs, backend, attrs) => {
+  const { x, filter, bias } = inputs;
+  if (!floats(x, filter, bias)) return undefined;
+  const y = runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, true), true, x!, filter!);
+  return biasAndActivation(backend, y, inputs, attrs);
+});
+
+function poolInfo(xShape: number[], attrs: Attrs) {
+  return tf.backend_util.computePool2DInfo(
+    xShape as Shape4,
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+  );
+}
+
+function poolParams(info: Info): Int32Array {
+  const { top, left } = info.padInfo;
+  const bottom = farPad(info.inHeight, info.outHeight, info.filterHeight, info.strideHeight, top, info.padInfo.bottom);
+  const right = farPad(info.inWidth, info.outWidth, info.filterWidth, info.strideWidth, left, info.padInfo.right);
+  return i32([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight,
+    info.filterWidth, info.strideHeight, info.strideWidth, top, left, bottom, right,
+  ]);
+}
+
+const poolForward = (name: string, mode: number) =>
+  nativeKernel(name, ({ x }, backend, attrs) => {
+    if (!floats(x)) return undefined;
+    const info = poolInfo(x!.shape, attrs);
+    if (info.filterWidth === 1 && info.filterHeight === 1 && tf.util.arraysEqual(info.inShape, info.outShape)) return undefined;
+    const out = backend.alloc(sizeOf(info.outShape), "float32");
+    backend.addon.pool(mode, out, backend.values(x!), null, poolParams(info));
+    return backend.output(out, info.outShape.slice(), "float32");
+  });
+
+export const maxPoolGrad = nativeKernel("MaxPoolGrad", ({ dy, input }, backend, attrs) => {
+  if (!floats(dy, input)) return undefined;
+  const info = poolInfo(input!.shape, attrs);
+  const out = backend.alloc(sizeOf(input!.shape), "float32");
+  backend.addon.pool(POOL.maxBackward, out, backend.values(input!), backend.values(dy!), poolParams(info));
+  return backend.output(out, input!.shape.slice(), "float32");
+});
+
+export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, attrs) => {
+  if (!floats(dy, input)) return undefined;
+  const info = poolInfo(input!.shape, attrs);
+  const out = backend.alloc(sizeOf(input!.shape), "float32");
+  backend.addon.pool(POOL.avgBackward, out, backend.values(dy!), null, poolParams(info));
+  return backend.output(out, input!.shape.slice(), "float32");
+});
+
+export const convKernels: tf.KernelConfig[] = [
+  conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
+  fusedConv2D, fusedDepthwiseConv2D, poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
+];

@@ -1,0 +1,222 @@
+// Fused kernels for cluster-based models (lib/engine/fused): row L2 normalisation, nearest
+// center by cosine similarity, and the mean of each center's members — without materialising the
+// [pixels × centers] one-hot matrices their compositions multiply with.
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace clue {
+
+static constexpr float kNormEps = 1e-12f;  // PyTorch's F.normalize
+
+CLUE_HOT static void normalizeRows(float* __restrict y, const float* __restrict x, int64_t r0, int64_t r1, int64_t cols, float eps) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float s = 0.0f;
+    for (int64_t j = 0; j < cols; j++) s += xr[j] * xr[j];
+    float n = std::max(std::sqrt(s), eps);
+    for (int64_t j = 0; j < cols; j++) yr[j] = xr[j] / n;
+  }
+}
+
+/** l2Normalize(y, x, rows, cols, eps): y = x / max(‖x‖₂, eps) along each row. */
+void l2Normalize(const Args& args) {
+  int64_t rows = args.integer(2), cols = args.integer(3);
+  float eps = float(args.number(4));
+  float* y = args.f32(0, size_t(rows * cols));
+  const float* x = args.f32(1, size_t(rows * cols));
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) { normalizeRows(y, x, r0, r1, cols, eps); });
+}
+
+CLUE_HOT static void normalizeGradRows(float* __restrict dx, const float* __restrict dy, const float* __restrict x, int64_t r0, int64_t r1,
+                                       int64_t cols, float eps) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    float s = 0.0f, dot = 0.0f;
+    for (int64_t j = 0; j < cols; j++) {
+      s += xr[j] * xr[j];
+      dot += xr[j] * dyr[j];
+    }
+    float n = std::sqrt(s);
+    if (n >= eps) {
+      // d(x/‖x‖) = (dy − x·(x·dy)/‖x‖²) / ‖x‖
+      float inv = 1.0f / n, k = dot * inv * inv;
+      for (int64_t j = 0; j < cols; j++) dxr[j] = (dyr[j] - xr[j] * k) * inv;
+    } else {
+      for (int64_t j = 0; j < cols; j++) dxr[j] = dyr[j] / eps;
+    }
+  }
+}
+
+/** l2NormalizeGrad(dx, dy, x, rows, cols, eps): the gradient of l2Normalize. */
+void l2NormalizeGrad(const Args& args) {
+  int64_t rows = args.integer(3), cols = args.integer(4);
+  float eps = float(args.number(5));
+  size_t n = size_t(rows * cols);
+  float* dx = args.f32(0, n);
+  const float* dy = args.f32(1, n);
+  const float* x = args.f32(2, n);
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
+               [&](int64_t r0, int64_t r1) { normalizeGradRows(dx, dy, x, r0, r1, cols, eps); });
+}
+
+/** sim[p][j] = xn[p]·ct[:, j] for 4 points at once, so each pass over the centers serves four. */
+CLUE_HOT static void similarities4(float* __restrict sim, const float* __restrict xn, const float* __restrict ct, int64_t m, int64_t d) {
+  float* s0 = sim;
+  float* s1 = sim + m;
+  float* s2 = sim + 2 * m;
+  float* s3 = sim + 3 * m;
+  for (int64_t j = 0; j < m; j++) s0[j] = s1[j] = s2[j] = s3[j] = 0.0f;
+  for (int64_t k = 0; k < d; k++) {
+    const float x0 = xn[k], x1 = xn[d + k], x2 = xn[2 * d + k], x3 = xn[3 * d + k];
+    const float* row = ct + k * m;
+    for (int64_t j = 0; j < m; j++) {
+      float c = row[j];
+      s0[j] += x0 * c;
+      s1[j] += x1 * c;
+      s2[j] += x2 * c;
+      s3[j] += x3 * c;
+    }
+  }
+}
+
+CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
+  float best = v[0];
+  // A vector max (the order of comparisons does not change the maximum), then its first position.
+#pragma omp simd reduction(max : best)
+  for (int64_t j = 1; j < m; j++) best = v[j] > best ? v[j] : best;
+  for (int64_t j = 0; j < m; j++) {
+    if (v[j] == best) return int32_t(j);
+  }
+  return 0;  // all NaN
+}
+
+/**
+ * nearestCenter(index, x, centers, groups, n, m, d): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
+ * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). Each
+ * point's similarities to all centers are one vector pass over the transposed centers.
+ */
+void nearestCenter(const Args& args) {
+  int64_t groups = args.integer(3), n = args.integer(4), m = args.integer(5), d = args.integer(6);
+  int32_t* index = args.i32(0, size_t(groups * n));
+  const float* x = args.f32(1, size_t(groups * n * d));
+  const float* c = args.f32(2, size_t(groups * m * d));
+  const int64_t block = 256;
+  int64_t tiles = (n + block - 1) / block;
+  parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {
+    std::vector<float> xn(static_cast<size_t>(4 * d)), cn(static_cast<size_t>(m * d)), ct(static_cast<size_t>(m * d)), sim(static_cast<size_t>(4 * m));
+    int64_t normalisedGroup = -1;
+    for (int64_t q = q0; q < q1; q++) {
+      int64_t g = q / tiles, i0 = (q % tiles) * block, i1 = std::min(n, i0 + block);
+      if (g != normalisedGroup) {
+        normalizeRows(cn.data(), c + g * m * d, 0, m, d, kNormEps);
+        for (int64_t j = 0; j < m; j++)
+          for (int64_t k = 0; k < d; k++) ct[size_t(k * m + j)] = cn[size_t(j * d + k)];
+        normalisedGroup = g;
+      }
+      for (int64_t i = i0; i < i1; i += 4) {
+        int64_t count = std::min<int64_t>(4, i1 - i);
+        // A short last group repeats its first point; only `count` results are kept.
+        for (int64_t p = 0; p < 4; p++) normalizeRows(xn.data() + p * d, x + (g * n + i + (p < count ? p : 0)) * d, 0, 1, d, kNormEps);
+        similarities4(sim.data(), xn.data(), ct.data(), m, d);
+        for (int64_t p = 0; p < count; p++) index[g * n + i + p] = firstMax(sim.data() + p * m, m);
+      }
+    }
+  });
+}
+
+/**
+ * clusterMean(out, counts, index, values, centers, groups, n, m, d):
+ * out[g, j] = (Σ_{i: index[g,i] = j} values[g, i] + centers[g, j]) / (count[g, j] + 1), and
+ * counts[g, j] = count[g, j] (kept for the gradient).
+ */
+void clusterMean(const Args& args) {
+  int64_t groups = args.integer(5), n = args.integer(6), m = args.integer(7), d = args.integer(8);
+  float* out = args.f32(0, size_t(groups * m * d));
+  float* counts = args.f32(1, size_t(groups * m));
+  const int32_t* index = args.i32(2, size_t(groups * n));
+  const float* v = args.f32(3, size_t(groups * n * d));
+  const float* c = args.f32(4, size_t(groups * m * d));
+  for (int64_t i = 0; i < groups * n; i++) {
+    if (index[i] < 0 || index[i] >= m) throw Error("clusterMean: index " + std::to_string(index[i]) + " is not in [0, " + std::to_string(m - 1) + "]");
+  }
+  parallel_for(groups, std::max<int64_t>(1, kGrain / std::max<int64_t>(n * d, 1)), [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; g++) {
+      float* o = out + g * m * d;
+      float* cnt = counts + g * m;
+      std::memcpy(o, c + g * m * d, size_t(m * d) * sizeof(float));
+      std::fill(cnt, cnt + m, 0.0f);
+      for (int64_t i = 0; i < n; i++) {
+        int32_t j = index[g * n + i];
+        const float* vi = v + (g * n + i) * d;
+        float* oj = o + j * d;
+        for (int64_t k = 0; k < d; k++) oj[k] += vi[k];
+        cnt[j] += 1.0f;
+      }
+      for (int64_t j = 0; j < m; j++) {
+        float inv = 1.0f / (cnt[j] + 1.0f);
+        for (int64_t k = 0; k < d; k++) o[j * d + k] *= inv;
+      }
+    }
+  });
+}
+
+/**
+ * clusterMeanGrad(dValues, dCenters, dy, index, counts, groups, n, m, d): dCenters = dy/(count+1),
+ * dValues[g, i] = dCenters[g, index[g, i]].
+ */
+void clusterMeanGrad(const Args& args) {
+  int64_t groups = args.integer(5), n = args.integer(6), m = args.integer(7), d = args.integer(8);
+  float* dv = args.f32(0, size_t(groups * n * d));
+  float* dc = args.f32(1, size_t(groups * m * d));
+  const float* dy = args.f32(2, size_t(groups * m * d));
+  const int32_t* index = args.i32(3, size_t(groups * n));
+  const float* counts = args.f32(4, size_t(groups * m));
+  parallel_for(groups, std::max<int64_t>(1, kGrain / std::max<int64_t>(n * d, 1)), [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; g++) {
+      for (int64_t j = 0; j < m; j++) {
+        float inv = 1.0f / (counts[g * m + j] + 1.0f);
+        for (int64_t k = 0; k < d; k++) dc[(g * m + j) * d + k] = dy[(g * m + j) * d + k] * inv;
+      }
+      for (int64_t i = 0; i < n; i++) {
+        std::memcpy(dv + (g * n + i) * d, dc + (g * m + index[g * n + i]) * d, size_t(d) * sizeof(float));
+      }
+    }
+  });
+}
+
+/**
+ * adamw(param', m', v', param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step): one AdamW
+ * step (PyTorch's): p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
+ * p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+ */
+void adamw(const Args& args) {
+  size_t n = args.length(3);
+  float* p1 = args.f32(0, n);
+  float* m1 = args.f32(1, n);
+  float* v1 = args.f32(2, n);
+  const float* p = args.f32(3, n);
+  const float* g = args.f32(4, n);
+  const float* m = args.f32(5, n);
+  const float* v = args.f32(6, n);
+  double lr = args.number(7), b1 = args.number(8), b2 = args.number(9), eps = args.number(10), wd = args.number(11), t = args.number(12);
+  float decay = float(1.0 - lr * wd);
+  float c1 = float(1.0 / (1.0 - std::pow(b1, t))), c2 = float(1.0 / std::sqrt(1.0 - std::pow(b2, t)));
+  float fb1 = float(b1), fb2 = float(b2), flr = float(lr), feps = float(eps);
+  parallel_for(int64_t(n), kGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      float mi = fb1 * m[i] + (1.0f - fb1) * g[i];
+      float vi = fb2 * v[i] + (1.0f - fb2) * g[i] * g[i];
+      m1[i] = mi;
+      v1[i] = vi;
+      // √v̂ + ε = √v·c2 + ε, PyTorch's order of operations
+      p1[i] = p[i] * decay - flr * (mi * c1) / (std::sqrt(vi) * c2 + feps);
+    }
+  });
+}
+
+}  // namespace clue

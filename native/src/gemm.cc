@@ -1,0 +1,170 @@
+// Matrix products: dnnl_sgemm (oneDNN's JIT GEMM, row-major, single-threaded per call) on
+// pieces of the product spread over the pool — rows, columns, the batch, or the inner dimension
+// with partial sums — with bias and activation applied while each piece is in cache.
+#include <dnnl.h>
+
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace clue {
+
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kSigmoid = 3, kLeakyRelu = 4, kElu = 5 };
+
+CLUE_HOT static void epilogue(float* c, const float* bias, int64_t rows, int64_t n, int64_t ldc, int act, float alpha) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = c + r * ldc;
+    if (bias) {
+      for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+    }
+    switch (act) {
+      case kRelu: for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.0f ? 0.0f : row[j]; break;
+      case kRelu6: for (int64_t j = 0; j < n; j++) { float v = row[j] < 0.0f ? 0.0f : row[j]; row[j] = v > 6.0f ? 6.0f : v; } break;
+      case kSigmoid: for (int64_t j = 0; j < n; j++) row[j] = fsigmoid(row[j]); break;
+      case kLeakyRelu: for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.0f ? alpha * row[j] : row[j]; break;
+      case kElu: for (int64_t j = 0; j < n; j++) row[j] = row[j] < 0.0f ? fexp(row[j]) - 1.0f : row[j]; break;
+      default: break;
+    }
+  }
+}
+
+/** One product op(A)·op(B) → C with explicit leading dimensions (row-major). */
+struct Gemm {
+  bool ta, tb;
+  int64_t m, n, k, lda, ldb, ldc;
+  const float* a;
+  const float* b;
+  float* c;
+};
+
+static void sgemm(const Gemm& g, float beta = 0.0f) {
+  if (g.k == 0) {
+    for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
+    return;
+  }
+  dnnl_status_t s = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, 1.0f, g.a, g.lda, g.b, g.ldb, beta, g.c, g.ldc);
+  if (s != dnnl_success) throw Error("dnnl_sgemm failed with status " + std::to_string(int(s)));
+}
+
+// A piece of GEMM below this many multiply-adds is not worth a thread.
+constexpr double kMinChunkMacs = 1 << 20;
+
+/** Rows [r0, r1) of C. */
+static Gemm rowsOf(const Gemm& g, int64_t r0, int64_t r1) {
+  Gemm p = g;
+  p.m = r1 - r0;
+  p.a = g.ta ? g.a + r0 : g.a + r0 * g.lda;
+  p.c = g.c + r0 * g.ldc;
+  return p;
+}
+
+/** Columns [c0, c1) of C. */
+static Gemm colsOf(const Gemm& g, int64_t c0, int64_t c1) {
+  Gemm p = g;
+  p.n = c1 - c0;
+  p.b = g.tb ? g.b + c0 * g.ldb : g.b + c0;
+  p.c = g.c + c0;
+  return p;
+}
+
+/** The inner range [k0, k1) (a partial product). */
+static Gemm innerOf(const Gemm& g, int64_t k0, int64_t k1) {
+  Gemm p = g;
+  p.k = k1 - k0;
+  p.a = g.ta ? g.a + k0 * g.lda : g.a + k0;
+  p.b = g.tb ? g.b + k0 : g.b + k0 * g.ldb;
+  return p;
+}
+
+/** One product spread over the pool, then bias and activation. */
+static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
+  double macs = double(g.m) * double(g.n) * double(g.k);
+  int64_t most = 2 * poolThreads();
+  int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(most, int64_t(macs / kMinChunkMacs)));
+  if (chunks > 1 && g.k > 8 * std::max(g.m, g.n) && g.m * g.n <= (1 << 16)) {
+    // A tall inner dimension (a weight gradient summed over every pixel): partial products.
+    std::vector<float> partial(size_t(chunks * g.m * g.n));
+    parallel_chunks(g.k, chunks, [&](int64_t k0, int64_t k1, int64_t i) {
+      Gemm p = innerOf(g, k0, k1);
+      p.c = partial.data() + i * g.m * g.n;
+      p.ldc = g.n;
+      sgemm(p);
+    });
+    parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) {
+        float* dst = g.c + r * g.ldc;
+        for (int64_t j = 0; j < g.n; j++) {
+          float s = 0.0f;
+          for (int64_t i = 0; i < chunks; i++) s += partial[size_t((i * g.m + r) * g.n + j)];
+          dst[j] = s;
+        }
+        if (bias || act != kLinear) epilogue(dst, bias, 1, g.n, g.ldc, act, alpha);
+      }
+    });
+    return;
+  }
+  if (chunks > 1 && g.m >= g.n && g.m >= 2 * chunks) {
+    parallel_chunks(g.m, chunks, [&](int64_t r0, int64_t r1, int64_t) {
+      Gemm p = rowsOf(g, r0, r1);
+      sgemm(p);
+      if (bias || act != kLinear) epilogue(p.c, bias, p.m, p.n, p.ldc, act, alpha);
+    });
+    return;
+  }
+  if (chunks > 1 && g.n >= 2 * chunks) {
+    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { sgemm(colsOf(g, c0, c1)); });
+  } else {
+    sgemm(g);
+  }
+  if (bias || act != kLinear) {
+    parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)),
+                 [&](int64_t r0, int64_t r1) { epilogue(g.c + r0 * g.ldc, bias, r1 - r0, g.n, g.ldc, act, alpha); });
+  }
+}
+
+/**
+ * matmul(out, a, b, bias|null, batchA, batchB, m, n, k, transA, transB, activation, alpha):
+ * out[i] = act(op(a[i or 0]) · op(b[i or 0]) + bias) for i < max(batchA, batchB); a batch of 1
+ * broadcasts. bias has n elements.
+ */
+void matmul(const Args& args) {
+  int64_t batchA = args.integer(4), batchB = args.integer(5);
+  int64_t m = args.integer(6), n = args.integer(7), k = args.integer(8);
+  bool ta = args.integer(9) != 0, tb = args.integer(10) != 0;
+  int act = int(args.integer(11));
+  float alpha = float(args.number(12));
+  int64_t batch = std::max(batchA, batchB);
+  float* out = args.f32(0, size_t(batch * m * n));
+  const float* a = args.f32(1, size_t(batchA * m * k));
+  const float* b = args.f32(2, size_t(batchB * k * n));
+  const float* bias = args.isNull(3) ? nullptr : args.f32(3, size_t(n));
+  if ((batchA != 1 && batchA != batch) || (batchB != 1 && batchB != batch)) throw Error("matmul: batch sizes do not broadcast");
+  int64_t sa = batchA == 1 ? 0 : m * k, sb = batchB == 1 ? 0 : k * n;
+  Gemm g{ta, tb, m, n, k, ta ? m : k, tb ? k : n, n, a, b, out};
+  auto item = [&](int64_t i) {
+    Gemm p = g;
+    p.a = a + i * sa;
+    p.b = b + i * sb;
+    p.c = out + i * m * n;
+    return p;
+  };
+  double macs = double(m) * double(n) * double(k);
+  if (batch == 1) {
+    splitGemm(g, bias, act, alpha);
+  } else if (double(batch) * macs < kMinChunkMacs || batch >= 2 * poolThreads() || macs < 4 * kMinChunkMacs) {
+    // The batch is the parallel axis: whole products per chunk.
+    int64_t grain = std::max<int64_t>(1, int64_t(kMinChunkMacs / std::max(macs, 1.0)));
+    parallel_for(batch, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        Gemm p = item(i);
+        sgemm(p);
+        if (bias || act != kLinear) epilogue(p.c, bias, m, n, n, act, alpha);
+      }
+    });
+  } else {
+    for (int64_t i = 0; i < batch; i++) splitGemm(item(i), bias, act, alpha);
+  }
+}
+
+}  // namespace clue

@@ -1,0 +1,33 @@
+// Every kernel the addon exports; addon.cc lists them by name.
+#pragma once
+#include "napi_args.h"
+
+namespace clue {
+
+void matmul(const Args& a);
+void conv(const Args& a);
+void pool(const Args& a);
+void unary(const Args& a);
+void binary(const Args& a);
+void reduce(const Args& a);
+void softmax(const Args& a);
+void copyStrided(const Args& a);
+void fill(const Args& a);
+void cast(const Args& a);
+void oneHot(const Args& a);
+void gather(const Args& a);
+void segmentSum(const Args& a);
+void select(const Args& a);
+void addN(const Args& a);
+void layerNorm(const Args& a);
+void layerNormGrad(const Args& a);
+void gelu(const Args& a);
+void geluGrad(const Args& a);
+void l2Normalize(const Args& a);
+void l2NormalizeGrad(const Args& a);
+void nearestCenter(const Args& a);
+void clusterMean(const Args& a);
+void clusterMeanGrad(const Args& a);
+void adamw(const Args& a);
+
+}  // namespace clue

@@ -1,0 +1,188 @@
+// Reductions over the middle axis of an [outer, R, inner] view (tfjs moves reduced axes
+// together first), argmax/argmin, and the row softmax. Sums accumulate in double, as the
+// JavaScript kernels do, so long reductions (a bias gradient over B·H·W rows) stay accurate.
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace clue {
+
+enum ReduceOp { kSum = 0, kMean, kMax, kMin, kProd, kArgMax, kArgMin, kAll, kAny, kReduceCount };
+
+CLUE_HOT static double sumRow(const float* x, int64_t n) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = 0; i < n; i++) acc += double(x[i]);
+  return acc;
+}
+
+CLUE_HOT static void accumulateRows(double* __restrict acc, const float* __restrict x, int64_t rows, int64_t inner) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = x + r * inner;
+    for (int64_t i = 0; i < inner; i++) acc[i] += double(row[i]);
+  }
+}
+
+template <class T, class Better>
+static void extremeRow(const T* x, int64_t n, int64_t stride, Better better, T* value, int32_t* index) {
+  T best = x[0];
+  int32_t at = 0;
+  for (int64_t r = 1; r < n; r++) {
+    T v = x[r * stride];
+    if (better(v, best)) {
+      best = v;
+      at = int32_t(r);
+    }
+  }
+  if (value) *value = best;
+  if (index) *index = at;
+}
+
+/** Sum or mean of x[o, r, i] over r into out[o, i]. */
+static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int64_t inner, bool mean) {
+  double scale = mean ? 1.0 / double(R) : 1.0;
+  if (inner == 1) {
+    parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)), [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; o++) out[o] = float(sumRow(x + o * R, R) * scale);
+    });
+    return;
+  }
+  int64_t chunks = chunksFor(outer * R * inner, kGrain);
+  if (outer >= chunks) {
+    parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(R * inner, 1)), [&](int64_t o0, int64_t o1) {
+      std::vector<double> acc(static_cast<size_t>(inner));
+      for (int64_t o = o0; o < o1; o++) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        accumulateRows(acc.data(), x + o * R * inner, R, inner);
+        for (int64_t i = 0; i < inner; i++) out[o * inner + i] = float(acc[size_t(i)] * scale);
+      }
+    });
+    return;
+  }
+  // Few outputs, many rows (a bias gradient): each chunk sums a band of rows, bands added in order.
+  for (int64_t o = 0; o < outer; o++) {
+    std::vector<double> partial(size_t(chunks * inner), 0.0);
+    const float* base = x + o * R * inner;
+    parallel_chunks(R, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
+      accumulateRows(partial.data() + t * inner, base + r0 * inner, r1 - r0, inner);
+    });
+    for (int64_t i = 0; i < inner; i++) {
+      double s = 0.0;
+      for (int64_t t = 0; t < chunks; t++) s += partial[size_t(t * inner + i)];
+      out[o * inner + i] = float(s * scale);
+    }
+  }
+}
+
+/**
+ * reduce(op, out, x, outer, R, inner): out[o, i] = op over r of x[o, r, i]. Sum, mean, max, min,
+ * prod take and give Float32Arrays; argmax/argmin give an Int32Array (first extreme wins); all/any
+ * take and give Uint8Arrays. Max/min propagate NaN as Math.max does.
+ */
+void reduce(const Args& args) {
+  int op = int(args.integer(0));
+  int64_t outer = args.integer(3), R = args.integer(4), inner = args.integer(5);
+  if (op < 0 || op >= kReduceCount) throw Error("reduce: unknown op " + std::to_string(op));
+  if (R <= 0) throw Error("reduce: empty reduction");
+  size_t outN = size_t(outer * inner), inN = size_t(outer * R * inner);
+  if (op == kSum || op == kMean) {
+    sumReduce(args.f32(1, outN), args.f32(2, inN), outer, R, inner, op == kMean);
+    return;
+  }
+  int64_t grain = std::max<int64_t>(1, kGrain / R);
+  if (op == kAll || op == kAny) {
+    uint8_t* out = args.u8(1, outN);
+    const uint8_t* x = args.u8(2, inN);
+    parallel_for(outer * inner, grain, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; q++) {
+        const uint8_t* p = x + (q / inner) * R * inner + q % inner;
+        bool acc = op == kAll;
+        for (int64_t r = 0; r < R; r++) acc = op == kAll ? (acc && p[r * inner]) : (acc || p[r * inner]);
+        out[q] = acc;
+      }
+    });
+    return;
+  }
+  const float* x = args.f32(2, inN);
+  auto greater = [](float v, float best) { return v > best || (v != v && best == best); };
+  auto less = [](float v, float best) { return v < best || (v != v && best == best); };
+  if (op == kArgMax || op == kArgMin) {
+    // tfjs: the first strictly better value wins; NaN never wins.
+    int32_t* out = args.i32(1, outN);
+    auto gt = [](float v, float best) { return v > best; };
+    auto lt = [](float v, float best) { return v < best; };
+    parallel_for(outer * inner, grain, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; q++) {
+        const float* p = x + (q / inner) * R * inner + q % inner;
+        if (op == kArgMax) extremeRow<float>(p, R, inner, gt, nullptr, out + q);
+        else extremeRow<float>(p, R, inner, lt, nullptr, out + q);
+      }
+    });
+    return;
+  }
+  float* out = args.f32(1, outN);
+  if (op == kProd) {
+    parallel_for(outer * inner, grain, [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; q++) {
+        const float* p = x + (q / inner) * R * inner + q % inner;
+        double acc = 1.0;
+        for (int64_t r = 0; r < R; r++) acc *= double(p[r * inner]);
+        out[q] = float(acc);
+      }
+    });
+    return;
+  }
+  if (inner == 1) {
+    parallel_for(outer, grain, [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; o++) {
+        if (op == kMax) extremeRow<float>(x + o * R, R, 1, greater, out + o, nullptr);
+        else extremeRow<float>(x + o * R, R, 1, less, out + o, nullptr);
+      }
+    });
+    return;
+  }
+  parallel_for(outer, std::max<int64_t>(1, kGrain / (R * inner)), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; o++) {
+      float* dst = out + o * inner;
+      const float* src = x + o * R * inner;
+      std::memcpy(dst, src, size_t(inner) * sizeof(float));
+      for (int64_t r = 1; r < R; r++) {
+        const float* row = src + r * inner;
+        if (op == kMax) {
+          for (int64_t i = 0; i < inner; i++) dst[i] = greater(row[i], dst[i]) ? row[i] : dst[i];
+        } else {
+          for (int64_t i = 0; i < inner; i++) dst[i] = less(row[i], dst[i]) ? row[i] : dst[i];
+        }
+      }
+    }
+  });
+}
+
+CLUE_HOT static void softmaxRows(float* __restrict y, const float* __restrict x, int64_t r0, int64_t r1, int64_t cols) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = xr[0];
+    for (int64_t j = 1; j < cols; j++) m = xr[j] > m ? xr[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < cols; j++) {
+      float e = fexp(xr[j] - m);
+      yr[j] = e;
+      s += e;
+    }
+    float inv = 1.0f / s;
+    for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
+  }
+}
+
+/** softmax(y, x, rows, cols): softmax along each contiguous row. */
+void softmax(const Args& args) {
+  int64_t rows = args.integer(2), cols = args.integer(3);
+  float* y = args.f32(0, size_t(rows * cols));
+  const float* x = args.f32(1, size_t(rows * cols));
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
+               [&](int64_t r0, int64_t r1) { softmaxRows(y, x, r0, r1, cols); });
+}
+
+}  // namespace clue

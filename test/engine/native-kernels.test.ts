@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { tf } from "../../lib/engine/index.js";
+import { adamwStep } from "../../lib/engine/fused/index.js";
+import { NativeBackend } from "../../lib/engine/native/backend.js";
+import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
+
+const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+const ints = (values: number[], shape?: number[]) => tf.tensor(values, shape, "int32");
+
+/**
+ * Kernel calls and argument combinations the gradient-parity cases do not reach, each compared
+ * with the cpu backend (values cast to float32 for comparison; dtypes compared separately).
+ */
+const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
+  { name: "stridedSlice: negative strides, shrink and new axes", run: () => [tf.stridedSlice(t([4, 6, 5], 1), [3, 0, 4], [0, 6, 0], [-1, 2, -2], 0, 0, 0, 0, 0), tf.stridedSlice(t([4, 6, 5], 2), [1, 0, 1], [2, 6, 4], [1, 1, 1], 0, 0, 0, 2, 1)] },
+  { name: "slice: contiguous and strided windows", run: () => [tf.slice(t([5, 4, 3], 3), [1, 0, 0], [3, 4, 3]), tf.slice(t([5, 4, 3], 4), [0, 1, 1], [5, 2, 2])] },
+  { name: "tile, reverse, pad with a constant", run: () => [tf.tile(t([2, 3, 1], 5), [2, 1, 4]), tf.reverse(t([3, 4, 5], 6), [0, 2]), tf.pad(t([2, 3, 4], 7), [[1, 0], [0, 2], [3, 1]], -2.5)] },
+  { name: "concat on every axis, stack, unstack, split", run: () => {
+      const a = t([2, 3, 4], 8), b = t([2, 3, 4], 9);
+      return [tf.concat([a, b], 0), tf.concat([a, b], 1), tf.concat([a, b, a], 2), tf.stack([a, b], 1), ...tf.unstack(a, 2), ...tf.split(b, [1, 3], 2)];
+    } },
+  { name: "reductions over scattered axes, keepDims, prod, min, argMin", run: () => {
+      const x = t([3, 4, 5, 2], 10, 0.5, 1.5);
+      return [tf.sum(x, [0, 2]), tf.mean(x, [1, 3], true), tf.max(x, [0, 3]), tf.min(x, 2), tf.prod(x, 1), tf.argMin(x, 1), tf.argMax(x, -1), tf.sum(x)];
+    } },
+  { name: "all, any, comparisons on int32, logical ops", run: () => {
+      const a = ints([1, 5, -3, 7, 0, 2], [2, 3]), b = ints([1, 2, -3, 9, 1, 2], [2, 3]);
+      const m = tf.greater(a, b);
+      return [tf.equal(a, b), m, tf.lessEqual(a, b), tf.all(tf.notEqual(a, b), 1), tf.any(m, 0), tf.logicalAnd(m, tf.less(a, 6)), tf.logicalOr(m, tf.equal(a, b))];
+    } },
+  { name: "cast between float32, int32 and bool", run: () => {
+      const x = tf.tensor1d([-2.7, -0.5, 0, 0.4, 1.5, 3.99, 1e10]);
+      return [tf.cast(x, "int32"), tf.cast(x, "bool"), tf.cast(tf.cast(x, "bool"), "float32"), tf.cast(ints([3, -4, 0]), "float32")];
+    } },
+  { name: "gather on an axis, oneHot with on/off values, unsortedSegmentSum with ignored ids", run: () => [
+      tf.gather(t([3, 5, 2], 11), ints([4, 0, 4, 1]) as tf.Tensor1D, 1),
+      tf.oneHot(ints([2, 0, -1, 5, 1]) as tf.Tensor1D, 4, 3, -1),
+      tf.unsortedSegmentSum(t([6, 3], 12), ints([0, 3, -1, 3, 7, 1]) as tf.Tensor1D, 4),
+    ] },
+  { name: "where, addN, broadcasting arithmetic, NaN through relu and maximum", run: () => {
+      const a = t([2, 1, 4], 13), b = t([3, 1], 14);
+      const nan = tf.tensor1d([NaN, -1, 2, NaN]);
+      return [tf.where(tf.greater(a, 0), a, tf.mul(a, -2)), tf.addN([a, a, tf.mul(a, 2)]), tf.sub(a, b), tf.div(b, tf.add(a, 3)), tf.squaredDifference(a, b), tf.pow(tf.abs(a), b), tf.relu(nan), tf.maximum(nan, 0), tf.minimum(nan, 1)];
+    } },
+  { name: "addN over 40 tensors (more arguments than the addon's usual buffer)", run: () => [tf.addN(Array.from({ length: 40 }, (_, i) => t([3, 5], 100 + i)))] },
+  { name: "unary maps (clip, leaky relu, elu, selu, softplus, step, sign, round, floor, log1p)", run: () => {
+      const x = t([40], 15, -6, 6);
+      return [tf.clipByValue(x, -1.5, 2), tf.leakyRelu(x, 0.1), tf.elu(x), tf.selu(x), tf.softplus(x), tf.step(x, 0.3), tf.sign(x), tf.round(x), tf.floor(x), tf.log1p(tf.abs(x)), tf.tanh(x), tf.reciprocal(x)];
+    } },
+  { name: "fused matMul: bias on rows or full, every activation, broadcast batch", run: () => {
+      const a = t([2, 5, 7], 16), b = t([7, 3], 17), rowBias = t([3], 18), fullBias = t([5, 3], 19), alpha = t([3], 20);
+      const acts = ["linear", "relu", "relu6", "sigmoid", "elu", "leakyrelu"] as const;
+      return [
+        ...acts.map((activation) => tf.fused.matMul({ a, b: tf.tile(b.expandDims(0), [2, 1, 1]) as tf.Tensor3D, bias: rowBias, activation, leakyreluAlpha: 0.15 })),
+        tf.fused.matMul({ a, b: b.expandDims(0) as tf.Tensor3D, bias: fullBias, activation: "prelu", preluActivationWeights: alpha }),
+        tf.matMul(t([1, 4, 6], 21), t([3, 6, 2], 22)),
+        tf.matMul(t([3, 6, 4], 23), t([6, 2], 24), true, false),
+      ];
+    } },
+  { name: "conv2d: dilation, explicit asymmetric padding, ceil rounding, fused bias + relu", run: () => {
+      const x = t([2, 9, 8, 3], 25), w = t([3, 3, 3, 4], 26), dw = t([3, 3, 3, 2], 27), bias = t([4], 28);
+      return [
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2),
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, [[0, 0], [2, 0], [1, 2], [0, 0]]),
+        tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1, "NHWC", 1, "ceil"),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 1, bias, activation: "relu" }),
+        tf.depthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, 2, "same"),
+        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: dw as tf.Tensor4D, strides: 1, pad: "valid", dilations: 2, bias: t([6], 29), activation: "sigmoid" }),
+      ];
+    } },
+  { name: "pooling with same padding and ceil rounding; max-pool gradient with ties", run: () => {
+      const x = t([2, 7, 9, 3], 30);
+      const ties = tf.tensor4d([1, 1, 0, 2, 2, 2, 1, 0, 1, 1, 2, 2, 0, 0, 2, 2], [1, 4, 4, 1]);
+      const y = tf.maxPool(ties, 2, 2, "valid");
+      return [
+        tf.maxPool(x as tf.Tensor4D, 3, 2, "same"), tf.avgPool(x as tf.Tensor4D, [2, 3], [2, 2], "valid"), tf.maxPool(x as tf.Tensor4D, 2, 2, 0, "ceil"),
+        tf.engine().runKernel("MaxPoolGrad", { dy: tf.ones(y.shape), input: ties, output: y }, { filterSize: 2, strides: 2, pad: "valid" }) as tf.Tensor,
+      ];
+    } },
+  { name: "fused adamwStep: one kernel equals the reference composition", run: () => {
+      const p = t([7, 5], 43), g = t([7, 5], 44), m = t([7, 5], 45, -0.1, 0.1), v = t([7, 5], 46, 0, 0.01);
+      const r = adamwStep(p, g, m, v, 3, { lr: 0.01, weightDecay: 0.05 });
+      return [r.param, r.m, r.v];
+    } },
+  { name: "int32 arithmetic and string-free fallbacks run the cpu kernels", run: () => [tf.add(ints([1, 2, 3]), ints([4, 5, 6])), tf.mul(ints([2, -3]), ints([5, 7])), tf.sum(ints([1, 2, 3, 4], [2, 2]), 0)] },
+];
+
+describe("native kernels against the cpu backend", () => {
+  before(async () => {
+    await loadBackend("cpu");
+    await loadBackend("native");
+  });
+
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const dtypes = (name: "cpu" | "native") => {
+        tf.setBackend(name);
+        return tf.tidy(() => c.run().map((r) => r.dtype));
+      };
+      const expected = await computeOn("cpu", () => tf.tidy(() => c.run().map((r) => tf.cast(r, "float32"))));
+      const actual = await computeOn("native", () => tf.tidy(() => c.run().map((r) => tf.cast(r, "float32"))));
+      assert.equal(actual.leaked, 0, "native leaked tensors");
+      assert.deepEqual(dtypes("native"), dtypes("cpu"), "dtypes differ");
+      actual.values.forEach((values, k) => {
+        const { worst, at } = mismatch(values, expected.values[k]!, 1e-5, 1e-4);
+        assert.ok(worst <= 1, `output ${k}: native ${values[at]} vs cpu ${expected.values[k]![at]} at ${at} (length ${values.length} vs ${expected.values[k]!.length})`);
+      });
+    });
+  }
+});
+
+describe("native backend memory", () => {
+  before(async () => {
+    await loadBackend("native");
+  });
+
+  it("recycles kernel outputs, but never a buffer user code holds", async () => {
+    await tf.setBackend("native");
+    const backend = tf.backend() as NativeBackend;
+    const x = tf.fill([256, 64], 2); // 64 KiB: pooled
+    const y = tf.mul(x, 3);
+    const held = y.dataSync(); // escapes: y's buffer is never recycled
+    y.dispose();
+    const hits = backend.pool.hits;
+    const z = tf.mul(x, 5); // same size: reuses a recycled buffer, not y's
+    const w = tf.mul(x, 7);
+    assert.ok(backend.pool.hits > hits || backend.pool.misses > 0);
+    assert.equal(held[0], 6, "values read with dataSync stay intact after dispose and later kernels");
+    assert.equal(held[held.length - 1], 6);
+    tf.dispose([x, z, w]);
+  });
+
+  it("a tensor viewing part of a pooled buffer keeps it alive", async () => {
+    await tf.setBackend("native");
+    const cpuSlice = tf.getKernel("Slice", "cpu")!;
+    const x = tf.mul(tf.fill([512, 32], 1), tf.range(0, 512).reshape([512, 1])); // pooled output
+    // The cpu kernels (which the native backend falls back to) return contiguous slices as views.
+    const info = cpuSlice.kernelFunc({ inputs: { x }, backend: tf.backend(), attrs: { begin: [100, 0], size: [10, 32] } }) as tf.TensorInfo;
+    const view = tf.engine().makeTensorFromTensorInfo(info);
+    x.dispose();
+    const churn = Array.from({ length: 4 }, () => tf.mul(tf.fill([512, 32], 9), 1)); // would reuse x's buffer
+    const values = await view.data();
+    assert.equal(values[0], 100);
+    assert.equal(values[values.length - 1], 109);
+    tf.dispose([view, ...churn]);
+  });
+
+  it("a training step leaks no tensors and the loss goes down", async () => {
+    await tf.setBackend("native");
+    const before = tf.memory().numTensors;
+    const [w1, w2, x, y] = tf.tidy(() => [
+      tf.variable(t([3, 3, 1, 8], 40, -0.3, 0.3)),
+      tf.variable(t([8, 10], 41, -0.3, 0.3)),
+      t([16, 12, 12, 1], 42, 0, 1),
+      tf.oneHot(ints([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]) as tf.Tensor1D, 10),
+    ]);
+    const optimizer = tf.train.adam(0.02);
+    const loss = () => tf.tidy(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.mean(tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, "same")), [1, 2]), w2)) as tf.Scalar);
+    optimizer.minimize(loss)?.dispose();
+    const settled = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const l = optimizer.minimize(loss, true)!;
+      losses.push((await l.data())[0]!);
+      l.dispose();
+      assert.equal(tf.memory().numTensors, settled, `step ${i} leaked`);
+    }
+    assert.ok(losses.at(-1)! < losses[0]!, `loss did not go down: ${losses.join(", ")}`);
+    optimizer.dispose();
+    tf.dispose([w1, w2, x, y]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
