@@ -18,6 +18,9 @@ const GLOBALS = `/** Asks the frontend for a line of text (stdin \`input_request
 declare function prompt(message?: string, defaultValue?: string): string | null;
 `;
 
+/** How long an interrupted cell gets to stop on its own before it is stopped (`CLUELAB_INTERRUPT_GRACE_MS`). */
+export const DEFAULT_INTERRUPT_GRACE_MS = 3000;
+
 export interface KernelOptions {
   connectionFile: string;
   /** Milliseconds an interrupted cell gets to stop after its AbortSignal fired. */
@@ -29,7 +32,10 @@ export async function startKernel(options: KernelOptions): Promise<void> {
   const log = (line: string) => writeSync(2, `[cluelab kernel] ${line}\n`);
   const buffer = inputBuffer();
   const interrupts = interruptBuffer();
-  const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? 500);
+  // Longer than one step of a training loop (a CLUENet step on a CPU takes a second or more), so an
+  // interrupt lets the loop see its AbortSignal between steps and stop with the model intact
+  // instead of being terminated mid-step.
+  const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? DEFAULT_INTERRUPT_GRACE_MS);
   // Read here first, so a bad file is one clear line, not a worker's stack trace.
   const connection = readConnectionFile(options.connectionFile);
   const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, interruptBuffer: interrupts, graceMs, globals: GLOBALS };

@@ -9,7 +9,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CELL_ABORT_SIGNAL, setCommSink, setDisplaySink, type DisplayRequest, type DisplaySink } from "../../lib/display/protocol.js";
+import { CELL_ABORT_SIGNAL, isNoResult, setCommSink, setDisplaySink, type DisplayRequest, type DisplaySink } from "../../lib/display/protocol.js";
 import { formatValue } from "../display/format.js";
 import type { ExecuteOutcome, Output } from "../protocol/core.js";
 import type { JsonObject } from "../protocol/messages.js";
@@ -157,8 +157,8 @@ export class Runtime {
       const held = await this.drainHolds(cell);
       if (evaluation.status === "error") outcome = { status: "error", error: this.maps.error(evaluation.error) };
       else if (held) outcome = { status: "error", error: this.maps.error(held.reason) };
-      else if (evaluation.value === undefined) outcome = { status: "ok" };
-      else outcome = { status: "ok", result: { data: await formatValue(evaluation.value), metadata: {} } };
+      else if (evaluation.value === undefined || isNoResult(evaluation.value)) outcome = { status: "ok" };
+      else outcome = { status: "ok", result: await formatValue(evaluation.value) };
     } catch (error) {
       outcome = { status: "error", error: this.maps.error(error) };
     }
@@ -277,7 +277,8 @@ export class Runtime {
     for (const [name, expression] of Object.entries(expressions)) {
       const evaluation = await this.evaluator.evaluate(`(${expression})`);
       if (evaluation.status === "ok") {
-        results[name] = { status: "ok", data: await formatValue(evaluation.value).catch(() => ({ "text/plain": String(evaluation.value) })), metadata: {} };
+        const { data, metadata } = await formatValue(evaluation.value).catch(() => ({ data: { "text/plain": String(evaluation.value) }, metadata: {} }));
+        results[name] = { status: "ok", data, metadata };
       } else {
         const error = evaluation.status === "error" ? this.maps.error(evaluation.error) : interrupted("stopped").error;
         results[name] = { status: "error", ...error };

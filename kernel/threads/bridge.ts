@@ -41,6 +41,9 @@ export interface BridgeOptions {
   terminateMain?: () => void;
 }
 
+/** The longest a shutdown waits for JavaScript spinning on the main thread before stopping it. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 export class ThreadBridge implements Interpreter {
   core: Pick<KernelCore, "late" | "cancelInput"> | undefined;
   private nextOrigin = 1;
@@ -51,6 +54,8 @@ export class ThreadBridge implements Interpreter {
   /** True once the main thread answered since the last ping. */
   private mainAnswered = true;
   private watchdog: NodeJS.Timeout | undefined;
+  /** The last prompt() handed to the frontend; answered once. */
+  private asked: { answered: boolean } | undefined;
   private readonly terminateMain: () => void;
 
   constructor(private readonly options: BridgeOptions) {
@@ -146,31 +151,49 @@ export class ThreadBridge implements Interpreter {
   interrupt(): void {
     if (this.compiling) this.compiling.interrupted = true;
     const active = this.active;
+    if (active) markInterrupted(this.options.interruptBuffer, active.origin);
     this.options.main.postMessage({ type: "interrupt", origin: active?.origin ?? null });
-    if (!active) return;
-    markInterrupted(this.options.interruptBuffer, active.origin);
-    // A prompt() waiting for the frontend gives up at once.
-    this.core?.cancelInput("interrupted");
-    answerPrompt(this.options.inputBuffer, InputState.Error, "Interrupted while waiting for input");
-    this.mainAnswered = false;
-    clearTimeout(this.watchdog);
-    const check = () => {
-      if (this.active !== active) return;
-      if (!this.mainAnswered) {
-        this.options.debug(`interrupt: the main thread did not answer within ${this.options.graceMs} ms; terminating the running JavaScript`);
-        this.terminateMain();
-        this.options.main.postMessage({ type: "interrupted", origin: active.origin });
-      }
-      this.mainAnswered = false;
-      this.options.main.postMessage({ type: "ping" });
-      this.watchdog = setTimeout(check, this.options.graceMs);
-    };
-    this.watchdog = setTimeout(check, this.options.graceMs);
+    if (active) {
+      // A prompt() waiting for the frontend gives up at once, with the interrupt's answer only (the
+      // cancelled request's rejection, a microtask later, would overwrite it while the cell reads it).
+      if (this.asked) this.asked.answered = true;
+      this.core?.cancelInput("interrupted");
+      answerPrompt(this.options.inputBuffer, InputState.Interrupted, "Interrupted while waiting for input");
+    }
+    this.watchMain(active, this.options.graceMs);
   }
 
   async shutdown(restart: boolean): Promise<void> {
     this.options.main.postMessage({ type: "shutdown" });
+    // JavaScript spinning there (a cell, or a callback after its cell) would keep the main thread
+    // from ever reading the exit: stopped after a grace period, as an interrupt would, but at most
+    // a second, as jupyter_client kills a kernel that has not exited 5 s after shutdown_request.
+    this.watchMain(undefined, Math.min(this.options.graceMs, SHUTDOWN_GRACE_MS));
     await this.options.exit(restart);
+  }
+
+  /**
+   * After an interrupt: while `active` (or, without one, until the main thread answers) runs,
+   * checks every grace period that the main thread answered the last ping, and terminates the
+   * JavaScript running there when it did not — a cell that ignores its AbortSignal, or a timer
+   * callback spinning after its cell, which would otherwise hold the kernel for good.
+   */
+  private watchMain(active: Active | undefined, graceMs: number): void {
+    this.mainAnswered = false;
+    clearTimeout(this.watchdog);
+    const check = () => {
+      if (active && this.active !== active) return;
+      if (!this.mainAnswered) {
+        this.options.debug(`interrupt: the main thread did not answer within ${graceMs} ms; terminating the running JavaScript`);
+        this.terminateMain();
+        if (active) this.options.main.postMessage({ type: "interrupted", origin: active.origin });
+      } else if (!active) return;
+      this.mainAnswered = false;
+      this.options.main.postMessage({ type: "ping" });
+      this.watchdog = setTimeout(check, graceMs);
+    };
+    if (!active) this.options.main.postMessage({ type: "ping" });
+    this.watchdog = setTimeout(check, graceMs);
   }
 
   /** Hands one request to the main thread and waits until it says it is done. */
@@ -196,9 +219,16 @@ export class ThreadBridge implements Interpreter {
       answerPrompt(this.options.inputBuffer, InputState.Error, "prompt() was called after its cell finished");
       return;
     }
+    const asked = { answered: false };
+    this.asked = asked;
+    const answer = (state: typeof InputState.Value | typeof InputState.Error, text: string) => {
+      if (asked.answered) return;
+      asked.answered = true;
+      answerPrompt(this.options.inputBuffer, state, text);
+    };
     active.context.input(prompt, password).then(
-      (value) => answerPrompt(this.options.inputBuffer, InputState.Value, value),
-      (error: Error) => answerPrompt(this.options.inputBuffer, InputState.Error, error.message),
+      (value) => answer(InputState.Value, value),
+      (error: Error) => answer(InputState.Error, error.message),
     );
   }
 

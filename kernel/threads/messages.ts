@@ -76,4 +76,4 @@ export type CheckerResponse =
  * The main thread blocks on `state` with `Atomics.wait`; the protocol worker answers.
  */
 export const INPUT_BUFFER_BYTES = 1 << 20;
-export const InputState = { Waiting: 0, Value: 1, Error: 2 } as const;
+export const InputState = { Waiting: 0, Value: 1, Error: 2, Interrupted: 3 } as const;

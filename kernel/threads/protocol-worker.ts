@@ -126,7 +126,7 @@ if (Number.isInteger(parent) && parent > 1) {
       process.kill(parent, 0);
     } catch {
       log(`parent process ${parent} is gone: exiting`);
-      lifecycle({ type: "exit", code: 0 });
+      void bridge.shutdown(false);
     }
   }, 3000).unref();
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { encode as encodePng } from "fast-png";
 import { DELIMITER } from "../../kernel/wire/codec.js";
 import { ROOT } from "../helpers/run.js";
 import { ofType, streams, TestKernel } from "./helpers/client.js";
@@ -42,7 +43,8 @@ describe("kernel over ZeroMQ", () => {
     const directory = notebookFolder();
     // A real TensorFlow.js in the notebook's node_modules (linked, as pnpm would), for the realm test.
     symlinkSync(join(ROOT, "node_modules", "@tensorflow"), join(directory, "node_modules", "@tensorflow"), "dir");
-    kernel = await TestKernel.start({ directory });
+    // A short interrupt grace keeps the hard-stop tests fast (the default, 3 s, lets a training step finish).
+    kernel = await TestKernel.start({ directory, env: { CLUELAB_INTERRUPT_GRACE_MS: "500" } });
   });
   after(async () => {
     assert.deepEqual(kernel.lateMessages().map((m) => m.header.msg_type), [], "no message of a request after its idle");
@@ -148,11 +150,21 @@ describe("kernel over ZeroMQ", () => {
     const shown = await expectOk("import { display } from 'cluelab/display';\nconst handle = display(html('<i>one</i>'), { id: 'd1' });\nhandle.update(html('<i>two</i>'));");
     assert.deepEqual(shown.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "update_display_data"]);
     assert.deepEqual(ofType(shown.outputs, "update_display_data")[0]!.content.transient, { display_id: "d1" });
+    const last = await expectOk("display(html('<i>last</i>'))");
+    assert.deepEqual(last.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data"], "display(x) as the last line shows x once, not its handle");
+    const bar = await expectOk("import { progress } from 'cluelab/display';\nconst bar = progress(2, { widget: false });\nbar.update(2);\nbar");
+    assert.deepEqual(ofType(bar.outputs, "execute_result"), [], "a progress bar as the last line is not shown again");
+    assert.equal(result((await expectOk("handle.id")).outputs), "'d1'", "a handle's fields are still there to read");
     const late = await expectOk(
       "display({ async [Symbol.for('Jupyter.display')]() { await new Promise((r) => setTimeout(r, 50)); return { 'text/html': '<i>late</i>' }; } });\n'cell done'",
     );
     assert.deepEqual(late.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "execute_result"], "asynchronous rendering lands before idle");
     assert.equal((ofType(late.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<i>late</i>");
+    const pixels = Buffer.from(encodePng({ width: 2, height: 2, channels: 4, data: new Uint8Array(16).fill(200) })).toString("base64");
+    const sized = await expectOk(`import { png } from 'cluelab/display';\npng(${JSON.stringify(pixels)}, { width: 40 })`);
+    const sizedResult = ofType(sized.outputs, "execute_result")[0]!.content;
+    assert.deepEqual(sizedResult.metadata, { "image/png": { width: 40 } }, "a displayable's metadata goes with its execute_result");
+    assert.equal((sizedResult.data as Record<string, unknown>)["image/png"], pixels);
     const tslab = await expectOk("import * as tslab from 'tslab';\ntslab.display.html('<u>t</u>');");
     assert.equal((ofType(tslab.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<u>t</u>");
   });

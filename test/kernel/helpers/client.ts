@@ -41,6 +41,8 @@ export interface ExecuteResult {
 
 export class TestKernel {
   readonly stderr: string[] = [];
+  /** Every input_request the kernel sent on stdin. */
+  readonly inputRequests: Message[] = [];
   private readonly iopubQueue: Message[] = [];
   private readonly shellReplies = new Map<string, (m: Message) => void>();
   private readonly waiters: Array<() => void> = [];
@@ -100,7 +102,10 @@ export class TestKernel {
     child.stdout!.on("data", (d: Buffer) => kernel.stderr.push(d.toString()));
     void kernel.pump(sockets.shell, (m) => kernel.shellReplies.get(m.parent_header.msg_id as string)?.(m));
     void kernel.pump(sockets.control, (m) => kernel.shellReplies.get(m.parent_header.msg_id as string)?.(m));
-    void kernel.pump(sockets.stdin, (m) => kernel.stdinHandler?.(m));
+    void kernel.pump(sockets.stdin, (m) => {
+      if (m.header.msg_type === "input_request") kernel.inputRequests.push(m);
+      kernel.stdinHandler?.(m);
+    });
     void kernel.pump(sockets.iopub, (m) => {
       kernel.iopubQueue.push(m);
       for (const wake of kernel.waiters.splice(0)) wake();
@@ -159,6 +164,9 @@ export class TestKernel {
         this.shellReplies.delete(message.header.msg_id);
         reject(new Error(`no reply to ${type} within ${timeoutMs} ms`));
       }, timeoutMs);
+      // The open sockets keep the process alive while the kernel runs; a request a kernel took
+      // with it when it exited must not hold the test file open until its deadline.
+      timer.unref();
       this.shellReplies.set(message.header.msg_id, (reply) => {
         clearTimeout(timer);
         this.shellReplies.delete(message.header.msg_id);
@@ -181,6 +189,7 @@ export class TestKernel {
       if (left <= 0) throw new Error(`no idle for ${msgId} within ${timeoutMs} ms; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
+        timer.unref();
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -197,6 +206,7 @@ export class TestKernel {
       if (left <= 0) throw new Error(`stdout never showed ${JSON.stringify(text)}; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
+        timer.unref();
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -218,6 +228,7 @@ export class TestKernel {
       if (left <= 0) throw new Error(`${mine.length} of ${count} late messages for ${msgId}; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
+        timer.unref();
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
