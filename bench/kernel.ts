@@ -12,8 +12,7 @@
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { TestKernel } from "../test/kernel/helpers/client.js";
-import { KERNEL_MAIN } from "../test/kernel/helpers/client.js";
+import { kernelArgv, TestKernel } from "../test/kernel/helpers/client.js";
 import type { BenchOptions } from "./types.js";
 
 interface Session {
@@ -58,7 +57,8 @@ export async function run(options: BenchOptions): Promise<void> {
   const sessions = sessionsArg >= 0 ? Math.max(1, Number(options.args[sessionsArg + 1])) : 3;
   const tslabBin = join(dirname(createRequire(import.meta.url).resolve("tslab/package.json")), "bin", "tslab");
   const peers: Peer[] = [
-    { name: "cluelab", argv: (file) => [process.execPath, KERNEL_MAIN, "--connection-file", file] },
+    // What the kernelspec runs: `node dist/cli/main.js kernel --connection-file FILE`.
+    { name: "cluelab", argv: kernelArgv },
     { name: "tslab", argv: (file) => [process.execPath, tslabBin, "kernel", "--config-path", file] },
   ];
   const results = new Map<string, Session[]>(peers.map((p) => [p.name, []]));

@@ -1,6 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `cluelab` command: wiring only. Each subcommand lives in its own module under commands/.
+ *
+ * Start-up stays light, because Jupyter starts `cluelab kernel` for every notebook and loading
+ * TensorFlow.js alone takes about a second: every command module is imported here, so its top
+ * level imports only `commander` and light constants (`import type` for the rest), and its
+ * action loads the implementation with `await import(...)`. For example:
+ *
+ *     .action(async (options) => {
+ *       const { doctor } = await import("../../lib/engine/index.js");
+ *       ...
+ *     });
+ *
+ * test/kernel/install.test.ts fails when `cluelab --help` loads TensorFlow.js.
  */
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";

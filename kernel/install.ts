@@ -11,8 +11,8 @@ import { PACKAGE_ROOT } from "./paths.js";
 export const DEFAULT_NAME = "cluelab";
 export const DEFAULT_DISPLAY_NAME = "TypeScript (cluelab)";
 
-/** The script the kernelspec runs. */
-export const KERNEL_SCRIPT = join(PACKAGE_ROOT, "dist", "kernel", "main.js");
+/** The `cluelab` command the kernelspec runs (`cluelab kernel --connection-file FILE`). */
+export const CLI_SCRIPT = join(PACKAGE_ROOT, "dist", "cli", "main.js");
 const ASSETS = join(PACKAGE_ROOT, "kernel", "assets");
 const LOGOS = ["logo-32x32.png", "logo-64x64.png", "logo-svg.svg"];
 
@@ -55,7 +55,7 @@ export function specDirectory(options: SpecLocation): string {
 
 export function kernelSpec(displayName = DEFAULT_DISPLAY_NAME): KernelSpec {
   return {
-    argv: [process.execPath, KERNEL_SCRIPT, "--connection-file", "{connection_file}"],
+    argv: [process.execPath, CLI_SCRIPT, "kernel", "--connection-file", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
     interrupt_mode: "message",

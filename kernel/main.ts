@@ -1,13 +1,13 @@
 /**
- * The kernel process: `node dist/kernel/main.js --connection-file FILE` (what the kernelspec
- * runs; `cluelab kernel` is the same). The main thread runs user code; the protocol loop lives
- * in a worker (see threads/messages.ts for who does what).
+ * The kernel process, started by `cluelab kernel --connection-file FILE` (what the kernelspec
+ * runs). The main thread runs user code; the protocol loop lives in a worker (see
+ * threads/messages.ts for who does what).
  */
 import { writeSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { OWN_MODULES } from "./paths.js";
 import { readConnectionFile } from "./wire/connection.js";
+import { interruptBuffer } from "./runtime/abort.js";
 import { inputBuffer } from "./runtime/prompt.js";
 import { Runtime } from "./runtime/runtime.js";
 import type { FromMain, Lifecycle, ToMain } from "./threads/messages.js";
@@ -17,6 +17,9 @@ import type { ProtocolWorkerData } from "./threads/protocol-worker.js";
 const GLOBALS = `/** Asks the frontend for a line of text (stdin \`input_request\`); blocks until it answers. */
 declare function prompt(message?: string, defaultValue?: string): string | null;
 `;
+
+/** How long an interrupted cell gets to stop on its own before it is stopped (`CLUELAB_INTERRUPT_GRACE_MS`). */
+export const DEFAULT_INTERRUPT_GRACE_MS = 3000;
 
 export interface KernelOptions {
   connectionFile: string;
@@ -28,21 +31,27 @@ export interface KernelOptions {
 export async function startKernel(options: KernelOptions): Promise<void> {
   const log = (line: string) => writeSync(2, `[cluelab kernel] ${line}\n`);
   const buffer = inputBuffer();
-  const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? 500);
+  const interrupts = interruptBuffer();
+  // Longer than one step of a training loop (a CLUENet step on a CPU takes a second or more), so an
+  // interrupt lets the loop see its AbortSignal between steps and stop with the model intact
+  // instead of being terminated mid-step.
+  const graceMs = options.graceMs ?? Number(process.env.CLUELAB_INTERRUPT_GRACE_MS ?? DEFAULT_INTERRUPT_GRACE_MS);
   // Read here first, so a bad file is one clear line, not a worker's stack trace.
   const connection = readConnectionFile(options.connectionFile);
-  const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, graceMs, globals: GLOBALS };
+  const data: ProtocolWorkerData = { connection, directory: process.cwd(), inputBuffer: buffer, interruptBuffer: interrupts, graceMs, globals: GLOBALS };
   const worker = new Worker(new URL("./threads/protocol-worker.js", import.meta.url), { workerData: data, stdout: true, stderr: false });
   const runtime = new Runtime({
     post: (message: FromMain) => worker.postMessage(message),
     inputBuffer: buffer,
+    interruptBuffer: interrupts,
     modules: { directory: process.cwd(), builtins: OWN_MODULES },
     graceMs,
     log: process.env.CLUELAB_DEBUG ? log : () => {},
   });
   runtime.install();
-  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy); this
-  // listener covers the instants it is not waiting, instead of Node's default (exit).
+  // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy, and its
+  // watchdog's handler then replaces this one); this listener covers the start-up, until that
+  // thread waits, instead of Node's default (exit).
   process.on("SIGINT", () => worker.postMessage({ type: "sigint" } satisfies FromMain));
   return new Promise((resolve, reject) => {
     worker.on("message", (message: ToMain | Lifecycle) => {
@@ -57,24 +66,5 @@ export async function startKernel(options: KernelOptions): Promise<void> {
       reject(error);
       process.exit(1);
     });
-  });
-}
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  if (index >= 0) return process.argv[index + 1];
-  const inline = process.argv.find((arg) => arg.startsWith(`${name}=`));
-  return inline?.slice(name.length + 1);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const connectionFile = argument("--connection-file") ?? argument("-f");
-  if (!connectionFile) {
-    process.stderr.write("usage: node kernel/main.js --connection-file FILE (Jupyter passes it through the kernelspec)\n");
-    process.exit(2);
-  }
-  startKernel({ connectionFile }).catch((error: Error) => {
-    process.stderr.write(`cluelab kernel: ${error.message}\n`);
-    process.exit(1);
   });
 }

@@ -1,15 +1,14 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import * as cluenet from "../../lib/cluenet/index.js";
-import { ready } from "../../lib/engine/index.js";
-import { CLUENET_ABLATIONS, fromDataset, runAblation, type AblationRow, type Recipe } from "../../lib/train/index.js";
+import type { AblationRow, Recipe } from "../../lib/train/index.js";
 import { addRunOptions, openDataset, seedList } from "./train-setup.js";
 
 interface AblateFlags {
   data?: Recipe;
   config?: string;
-  rows?: AblationRow[];
+  /** Row names, comma-separated: checked once the rows are loaded (see runAblate). */
+  rows?: string;
   seeds: number[];
   epochs?: number;
   batch?: number;
@@ -23,11 +22,11 @@ interface AblateFlags {
   json?: string;
 }
 
-function parseRows(value: string): AblationRow[] {
+function parseRows(value: string, all: readonly AblationRow[]): AblationRow[] {
   const names = value.split(",").map((s) => s.trim());
   return names.map((name) => {
-    const row = CLUENET_ABLATIONS.find((r) => r.name === name);
-    if (!row) throw new InvalidArgumentError(`unknown row "${name}"; the rows are: ${CLUENET_ABLATIONS.map((r) => r.name).join(", ")}`);
+    const row = all.find((r) => r.name === name);
+    if (!row) throw new Error(`unknown row "${name}"; the rows are: ${all.map((r) => r.name).join(", ")}`);
     return row;
   });
 }
@@ -42,7 +41,8 @@ export function ablateCommand(): Command {
     "train the CLUENet ablation rows under one budget and seed list; table of mean ± spread over seeds",
   );
   return addRunOptions(command, "row")
-    .option("--rows <names>", `comma-separated rows (default: all): ${CLUENET_ABLATIONS.map((r) => r.name).join(", ")}`, parseRows)
+    // The row names live with the training code, which loads TensorFlow.js: an unknown name lists them.
+    .option("--rows <names>", "comma-separated rows, e.g. \"CLUENet,no gate\" (default: all; an unknown name lists them)")
     .option("--seeds <list>", "seeds, comma-separated", seedList, [0, 1, 2])
     .option("--json <file>", "write every run's results here")
     .action(async (flags: AblateFlags) => runAblate(flags));
@@ -50,6 +50,11 @@ export function ablateCommand(): Command {
 
 async function runAblate(flags: AblateFlags): Promise<void> {
   if (!flags.data) throw new Error("--data is required (e.g. --data fashion-mnist); see `cluelab ablate --help`");
+  // Loaded here, not at the top: `cluelab --help` and `cluelab kernel` must not load TensorFlow.js.
+  const cluenet = await import("../../lib/cluenet/index.js");
+  const { ready } = await import("../../lib/engine/index.js");
+  const { CLUENET_ABLATIONS, fromDataset, runAblation } = await import("../../lib/train/index.js");
+  const rows = flags.rows === undefined ? CLUENET_ABLATIONS : parseRows(flags.rows, CLUENET_ABLATIONS);
   await ready();
   const r = flags.data;
   const config = flags.config ?? r.model;
@@ -69,7 +74,6 @@ async function runAblate(flags: AblateFlags): Promise<void> {
   };
   process.on("SIGINT", onSigint);
   try {
-    const rows = flags.rows ?? CLUENET_ABLATIONS;
     let done = 0;
     const result = await runAblation({
       rows,

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
-import { download, DOWNLOADS, DOWNLOADABLE, MIRROR_ENV, type DownloadProgress } from "../../lib/data/download/index.js";
-import { cifar10, cifar100, DataError, fashionMnist, miniImagenet, mnist, stl10, type ImageDataset } from "../../lib/data/index.js";
+import { DOWNLOADS, DOWNLOADABLE, MIRROR_ENV } from "../../lib/data/download/catalog.js";
+import type { DownloadProgress } from "../../lib/data/download/index.js";
+import type { ImageDataset } from "../../lib/data/index.js";
 import { defaultDataDir, searchPath } from "../../lib/data/locate.js";
 
 /**
@@ -36,6 +37,7 @@ function parseName(value: string): string {
 async function runDownload(name: string, options: { dir?: string; keepArchives?: boolean }): Promise<void> {
   const spec = DOWNLOADS[name]!;
   const dir = options.dir ?? defaultDataDir();
+  const { download } = await import("../../lib/data/download/index.js");
   const bar = progressBar(process.stderr);
   const result = await download(name, { dir, keepArchives: options.keepArchives, onProgress: bar.update });
   bar.done();
@@ -46,17 +48,17 @@ async function runDownload(name: string, options: { dir?: string; keepArchives?:
   }
 }
 
-/** Opens each dataset's first split without a root, as a notebook would, to show where it is found. */
-const OPENERS: Record<string, () => Promise<ImageDataset>> = {
-  mnist: () => mnist(),
-  "fashion-mnist": () => fashionMnist(),
-  cifar10: () => cifar10(),
-  cifar100: () => cifar100(),
-  stl10: () => stl10(),
-  "mini-imagenet": () => miniImagenet({ split: "train" }),
-};
-
 async function runList(): Promise<void> {
+  const { cifar10, cifar100, DataError, fashionMnist, miniImagenet, mnist, stl10 } = await import("../../lib/data/index.js");
+  // Opens each dataset's first split without a root, as a notebook would, to show where it is found.
+  const OPENERS: Record<string, () => Promise<ImageDataset>> = {
+    mnist: () => mnist(),
+    "fashion-mnist": () => fashionMnist(),
+    cifar10: () => cifar10(),
+    cifar100: () => cifar100(),
+    stl10: () => stl10(),
+    "mini-imagenet": () => miniImagenet({ split: "train" }),
+  };
   const out = (line: string) => process.stdout.write(line + "\n");
   out(`downloads go to ${defaultDataDir()}/<name> unless --dir is given; searched without a root: $CLUELAB_DATA, system locations, the user cache`);
   for (const [name, open] of Object.entries(OPENERS)) {

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
-import { fashionMnist } from "../../lib/data/index.js";
-import { BACKEND_NAMES, ready, tf, type BackendName } from "../../lib/engine/index.js";
+import { BACKEND_NAMES, type BackendName } from "../../lib/engine/backends/types.js";
+import type { tf } from "../../lib/engine/index.js";
 
 interface DemoOptions {
   backend?: BackendName;
@@ -24,6 +24,7 @@ export function demoCommand(): Command {
 }
 
 async function runDemo(options: DemoOptions): Promise<void> {
+  const [{ fashionMnist }, { ready, tf }] = await Promise.all([import("../../lib/data/index.js"), import("../../lib/engine/index.js")]);
   const out = (line = "") => process.stdout.write(line + "\n");
   const engine = await ready({ backend: options.backend });
   out(`cluelab demo: a small conv net on Fashion-MNIST`);

@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { BACKEND_NAMES, doctor, type DoctorReport } from "../../lib/engine/index.js";
+import { BACKEND_NAMES } from "../../lib/engine/backends/types.js";
+import type { DoctorReport } from "../../lib/engine/index.js";
 
 /** `cluelab doctor [--json]`: which compute backends load here, why not, and which is selected. */
 export function doctorCommand(): Command {
@@ -7,6 +8,7 @@ export function doctorCommand(): Command {
     .description("report which compute backends load on this machine, why the others do not, and which is selected")
     .option("--json", "print one JSON object instead of a table")
     .action(async (options: { json?: boolean }) => {
+      const { doctor } = await import("../../lib/engine/index.js");
       const report = await doctor();
       process.stdout.write(options.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
       if (report.selected === null) process.exitCode = 1;

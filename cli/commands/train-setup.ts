@@ -3,12 +3,13 @@
  * option parsers.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import * as datasets from "../../lib/data/index.js";
-import type { ImageDataset } from "../../lib/data/index.js";
-import { RECIPES, type Recipe } from "../../lib/train/index.js";
+import type { ImageDataset, MiniImagenetSplit } from "../../lib/data/index.js";
+// The recipes module, not the training index: `cluelab --help` (and the kernel's start) must not load TensorFlow.js.
+import { RECIPES, type Recipe } from "../../lib/train/recipes.js";
 
 /** Opens split `split` of the recipe's dataset (`root`: its folder, else the usual search). */
 export async function openDataset(recipe: Recipe, split: string, root: string | undefined): Promise<ImageDataset> {
+  const datasets = await import("../../lib/data/index.js");
   const r = root === undefined ? {} : { root };
   switch (recipe.name) {
     case "fashion-mnist":
@@ -20,7 +21,7 @@ export async function openDataset(recipe: Recipe, split: string, root: string | 
     case "cifar100":
       return datasets.cifar100({ split: split as "train" | "test", labels: "fine", ...r });
     case "mini-imagenet":
-      return datasets.miniImagenet({ split: split as datasets.MiniImagenetSplit, ...(recipe.imageSize ? { size: recipe.imageSize } : {}), ...r });
+      return datasets.miniImagenet({ split: split as MiniImagenetSplit, ...(recipe.imageSize ? { size: recipe.imageSize } : {}), ...r });
   }
 }
 

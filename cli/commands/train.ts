@@ -1,12 +1,7 @@
 import { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import * as cluenet from "../../lib/cluenet/index.js";
-import { ready } from "../../lib/engine/index.js";
-import {
-  Trainer, evaluate, fromDataset, jsonLines, progressBar, readCheckpoint, locateCheckpoint, recipe as recipeFor, textLog,
-  type Callback, type EvalResult, type Recipe,
-} from "../../lib/train/index.js";
+import type { Callback, EvalResult, Recipe, Trainer } from "../../lib/train/index.js";
 import { addRunOptions, fraction, nonNegativeInt, openDataset, positiveInt, positiveNumber } from "./train-setup.js";
 
 interface TrainFlags {
@@ -77,6 +72,10 @@ export function trainCommand(): Command {
 }
 
 async function runTrain(flags: TrainFlags): Promise<void> {
+  // Loaded here, not at the top: `cluelab --help` and `cluelab kernel` must not load TensorFlow.js.
+  const cluenet = await import("../../lib/cluenet/index.js");
+  const { ready } = await import("../../lib/engine/index.js");
+  const { Trainer, evaluate, fromDataset, jsonLines, progressBar, readCheckpoint, locateCheckpoint, recipe: recipeFor, textLog } = await import("../../lib/train/index.js");
   const out = (line: string) => process.stdout.write(line + "\n");
   const engine = await ready();
   let settings: RunSettings;

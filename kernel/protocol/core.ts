@@ -6,9 +6,16 @@
  *
  * Ordering (what clients rely on): for every request, iopub `status: busy` first; then
  * `execute_input`, every output, the `execute_result` or `error`; then the reply; then
- * `status: idle`. Nothing of a request is published after its idle: outputs that arrive while
- * no request is running (a timer firing after its cell, an asynchronous error) are held and
- * published at the start of the next execution.
+ * `status: idle`.
+ *
+ * Late output — produced when its cell has finished (a timer's `console.log`, a display
+ * updated from a callback, an error thrown asynchronously) — is published at once, as ipykernel
+ * does: with the execution running now as parent, or else with the last execution's. JupyterLab
+ * keeps listening to a cell's messages until it runs again, and the classic notebook to the last
+ * execution's, so it shows under that cell while it happens. Batch clients (nbclient) stop
+ * listening at a cell's idle and would lose it; for an asynchronous error that must not happen,
+ * so the next execution also starts with a short note naming it, and a note no execution took
+ * is written to the kernel's log at shutdown.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -47,7 +54,7 @@ export interface Output {
 
 /** What the interpreter may do while it serves one request. */
 export interface RequestContext {
-  /** Publishes an output on iopub with this request as parent (held for later once the request is done). */
+  /** Publishes an output on iopub with this request as parent (late output once the request is done). */
   publish(output: Output): void;
   /** Asks the frontend for a line of input over stdin; rejects when the request does not allow stdin. */
   input(prompt: string, password: boolean): Promise<string>;
@@ -94,9 +101,10 @@ export interface CoreOptions {
   /** The `kernel_info_reply` content, without `status` and `protocol_version`. */
   kernelInfo: JsonObject;
   log: (line: string) => void;
-  /** Most outputs held between requests; older ones are dropped with a note. */
-  maxHeldOutputs?: number;
 }
+
+/** Most notes of asynchronous errors kept for the next execution; later ones are counted. */
+const MAX_NOTES = 20;
 
 type Handler = (request: Message, channel: Channel) => Promise<void>;
 
@@ -111,8 +119,12 @@ export class KernelCore {
   private executionCount = 0;
   private readonly shellQueue: Array<{ message: Message; channel: Channel }> = [];
   private shellBusy = false;
-  private readonly held: Output[] = [];
-  private droppedHeld = 0;
+  /** The execute request running now (not silent), and the last one that ran. */
+  private executing: Message | undefined;
+  private lastExecution: Message | undefined;
+  /** Notes of asynchronous errors for the start of the next execution (see the module comment). */
+  private readonly notes: string[] = [];
+  private droppedNotes = 0;
   private pendingInput: PendingInput | undefined;
   private shuttingDown: { restart: boolean } | undefined;
   private readonly handlers: Record<string, Handler>;
@@ -166,16 +178,23 @@ export class KernelCore {
   }
 
   /**
-   * An output produced while no request runs: held and published at the start of the next
-   * execution, so that nothing is lost and nothing follows a request's idle.
+   * An output produced when its request (if any) has ended: published at once, with the
+   * execution running now as parent, else with the last execution's. `note` marks an error
+   * thrown asynchronously: unless an execution is running (and so records it), the next one
+   * starts with that note.
    */
-  hold(output: Output): void {
-    const max = this.options.maxHeldOutputs ?? 5000;
-    if (this.held.length >= max) {
-      this.held.shift();
-      this.droppedHeld++;
-    }
-    this.held.push(output);
+  late(output: Output, note?: string): void {
+    const parent = this.executing ?? this.lastExecution;
+    if (parent) this.publish(parent, output);
+    else this.publishOrphan(output);
+    if (note === undefined || this.executing) return;
+    if (this.notes.length < MAX_NOTES) this.notes.push(note);
+    else this.droppedNotes++;
+  }
+
+  /** Notes no execution took (written to the kernel's log at shutdown). */
+  pendingNotes(): string[] {
+    return this.droppedNotes > 0 ? [...this.notes, `(and ${this.droppedNotes} more)`] : [...this.notes];
   }
 
   /** Rejects a pending `input()` (the cell was interrupted). */
@@ -238,11 +257,18 @@ export class KernelCore {
       executionCount,
       silent,
       allowStdin: content.allow_stdin === true,
-      publish: (output) => (done ? this.hold(output) : this.publish(request, output)),
+      publish: (output) => {
+        if (done) this.late(output);
+        // A silent execution publishes nothing (comm messages are protocol state, not output).
+        else if (!silent || output.msg_type.startsWith("comm_")) this.publish(request, output);
+      },
       input: (prompt, password) => this.input(request, content.allow_stdin === true, prompt, password),
     };
-    if (!silent) this.publish(request, { msg_type: "execute_input", content: { code, execution_count: executionCount } });
-    this.releaseHeld(request);
+    if (!silent) {
+      this.publish(request, { msg_type: "execute_input", content: { code, execution_count: executionCount } });
+      this.executing = this.lastExecution = request;
+      this.releaseNotes(request);
+    }
 
     let outcome: ExecuteOutcome;
     try {
@@ -254,6 +280,7 @@ export class KernelCore {
       outcome = { status: "error", error: { ename: "KernelError", evalue: (error as Error).message, traceback: [(error as Error).stack ?? ""] } };
     }
     done = true;
+    if (this.executing === request) this.executing = undefined;
     const userExpressions = outcome.userExpressions ?? {};
     if (outcome.status === "ok") {
       if (outcome.result && !silent) {
@@ -333,7 +360,7 @@ export class KernelCore {
     }
     let done = false;
     const context: RequestContext = {
-      publish: (output) => (done ? this.hold(output) : this.publish(request, output)),
+      publish: (output) => (done ? this.late(output) : this.publish(request, output)),
       input: () => Promise.reject(new Error("comm handlers cannot ask for input")),
     };
     try {
@@ -382,15 +409,12 @@ export class KernelCore {
 
   // ---- sending --------------------------------------------------------------------------
 
-  private releaseHeld(request: Message): void {
-    if (this.droppedHeld > 0) {
-      this.publish(request, {
-        msg_type: "stream",
-        content: { name: "stderr", text: `[${this.droppedHeld} earlier outputs produced between cells were dropped]\n` },
-      });
-      this.droppedHeld = 0;
-    }
-    for (const output of this.held.splice(0)) this.publish(request, output);
+  private releaseNotes(request: Message): void {
+    if (this.notes.length === 0) return;
+    const more = this.droppedNotes > 0 ? `(and ${this.droppedNotes} more errors thrown asynchronously)\n` : "";
+    const text = this.notes.splice(0).join("") + more;
+    this.droppedNotes = 0;
+    this.publish(request, { msg_type: "stream", content: { name: "stderr", text } });
   }
 
   private publish(request: Message, output: Output): void {
@@ -399,6 +423,12 @@ export class KernelCore {
       "iopub",
       this.message([topic], output.msg_type, request.header, output.content, output.metadata, output.buffers),
     );
+  }
+
+  /** Output before any execution (a comm callback at start-up): no parent to give it. */
+  private publishOrphan(output: Output): void {
+    const topic = Buffer.from(`kernel.${this.session}.${output.msg_type}`);
+    this.options.transport.send("iopub", this.message([topic], output.msg_type, undefined, output.content, output.metadata, output.buffers));
   }
 
   private publishStatus(state: "starting" | "busy" | "idle", parent: Header | undefined): void {

@@ -20,13 +20,16 @@ export function createPrompt(buffer: SharedArrayBuffer, ask: (prompt: string) =>
     ask(String(message));
     Atomics.wait(header, 0, InputState.Waiting);
     const text = decoder.decode(bytes.slice(0, Atomics.load(header, 1)));
-    if (Atomics.load(header, 0) === InputState.Error) throw new Error(text);
+    const state = Atomics.load(header, 0);
+    if (state === InputState.Error) throw new Error(text);
+    // As the cell's AbortSignal would (`signal.throwIfAborted()`): an AbortError.
+    if (state === InputState.Interrupted) throw new DOMException(text, "AbortError");
     return text === "" && defaultValue !== undefined ? String(defaultValue) : text;
   };
 }
 
 /** The protocol worker's side: answers a waiting `prompt()` with a value or an error message. */
-export function answerPrompt(buffer: SharedArrayBuffer, state: typeof InputState.Value | typeof InputState.Error, text: string): void {
+export function answerPrompt(buffer: SharedArrayBuffer, state: Exclude<(typeof InputState)[keyof typeof InputState], typeof InputState.Waiting>, text: string): void {
   const header = new Int32Array(buffer, 0, 2);
   const bytes = new Uint8Array(buffer, 8, INPUT_BUFFER_BYTES);
   let encoded = new TextEncoder().encode(text);

@@ -9,11 +9,13 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CELL_ABORT_SIGNAL, setCommSink, setDisplaySink, type DisplayRequest, type DisplaySink } from "../../lib/display/protocol.js";
+import { CELL_ABORT_SIGNAL, isNoResult, setCommSink, setDisplaySink, type DisplayRequest, type DisplaySink } from "../../lib/display/protocol.js";
 import { formatValue } from "../display/format.js";
 import type { ExecuteOutcome, Output } from "../protocol/core.js";
 import type { JsonObject } from "../protocol/messages.js";
 import type { FromMain, ToMain } from "../threads/messages.js";
+import { cellAbortSignal } from "./abort.js";
+import { BOUND_FUNCTION, IMPORT_FUNCTION, IMPORT_META } from "./cell-globals.js";
 import { OutputCapture } from "./capture.js";
 import { CommManager } from "./comms.js";
 import { ReplEvaluator, type Evaluation } from "./evaluate.js";
@@ -24,6 +26,8 @@ import { CellMaps, cellUrl } from "./traceback.js";
 export interface RuntimeOptions {
   post(message: FromMain): void;
   inputBuffer: SharedArrayBuffer;
+  /** Where the protocol worker marks an interrupt (see abort.ts). */
+  interruptBuffer: SharedArrayBuffer;
   /** The notebook's folder and the kernel's own modules (see importer.ts). */
   modules: ImporterOptions;
   /** How long an interrupted cell may take to stop after its AbortSignal fired. */
@@ -33,6 +37,11 @@ export interface RuntimeOptions {
 
 interface Cell {
   origin: number;
+  /** The checker's slot number (names its marks, see typescript/transform.ts). */
+  slot: number;
+  /** Whether its script started, and the marked names whose declarations ran. */
+  ran: boolean;
+  bound: string[];
   executionCount: number;
   allowStdin: boolean;
   holds: Promise<unknown>[];
@@ -76,12 +85,20 @@ export class Runtime {
     setCommSink(this.comms);
     global[CELL_ABORT_SIGNAL] = this.controller.signal;
     const { directory } = this.options.modules;
-    global[Symbol.for("cluelab.kernel.import")] = createImporter(this.options.modules);
-    global[Symbol.for("cluelab.kernel.importMeta")] = {
+    global[Symbol.for(IMPORT_FUNCTION)] = createImporter(this.options.modules);
+    global[Symbol.for(IMPORT_META)] = {
       url: pathToFileURL(join(directory, "notebook.ts")).href,
       dirname: directory,
       filename: join(directory, "notebook.ts"),
       resolve: (specifier: string) => resolveFromNotebook(specifier, this.options.modules),
+    };
+    global[Symbol.for(BOUND_FUNCTION)] = (slot: number, names: string[]) => {
+      const cell = this.current;
+      if (cell?.slot === slot && !cell.finished) {
+        cell.ran = true;
+        cell.bound.push(...names);
+      }
+      return true;
     };
     global.prompt = createPrompt(this.options.inputBuffer, (prompt) => this.ask(prompt));
     // Node's types declare these globals, so cells may use them: give them the notebook's folder.
@@ -116,13 +133,13 @@ export class Runtime {
   }
 
   private run(message: Extract<ToMain, { type: "run" }>): void {
-    const cell: Cell = { origin: message.origin, executionCount: message.executionCount, allowStdin: message.allowStdin, holds: [], finished: false };
+    const cell: Cell = { origin: message.origin, slot: message.cell, ran: false, bound: [], executionCount: message.executionCount, allowStdin: message.allowStdin, holds: [], finished: false };
     this.cells.set(cell.origin, cell);
     this.current = cell;
     this.attribution = cell.origin;
     this.lastExecutionCount = message.executionCount;
-    this.controller = new AbortController();
-    (globalThis as Record<PropertyKey, unknown>)[CELL_ABORT_SIGNAL] = this.controller.signal;
+    const controller = (this.controller = new AbortController());
+    (globalThis as Record<PropertyKey, unknown>)[CELL_ABORT_SIGNAL] = cellAbortSignal(controller, this.options.interruptBuffer, cell.origin, interruptReason);
     this.maps.add(message.cell, message.executionCount, message.sourceMap);
     void this.evaluator
       .evaluate(`${message.js}\n//# sourceURL=${cellUrl(message.cell)}`)
@@ -140,8 +157,8 @@ export class Runtime {
       const held = await this.drainHolds(cell);
       if (evaluation.status === "error") outcome = { status: "error", error: this.maps.error(evaluation.error) };
       else if (held) outcome = { status: "error", error: this.maps.error(held.reason) };
-      else if (evaluation.value === undefined) outcome = { status: "ok" };
-      else outcome = { status: "ok", result: { data: await formatValue(evaluation.value), metadata: {} } };
+      else if (evaluation.value === undefined || isNoResult(evaluation.value)) outcome = { status: "ok" };
+      else outcome = { status: "ok", result: await formatValue(evaluation.value) };
     } catch (error) {
       outcome = { status: "error", error: this.maps.error(error) };
     }
@@ -169,13 +186,13 @@ export class Runtime {
       this.current = undefined;
       this.attribution = null;
     }
-    this.options.post({ type: "done", origin: cell.origin, outcome });
+    this.options.post({ type: "done", origin: cell.origin, outcome, bindings: { ran: cell.ran, bound: cell.bound } });
   }
 
   /** Aborts the cell's signal; a cell that does not settle within the grace period is abandoned. */
   private interrupt(): void {
     this.options.post({ type: "pong" });
-    this.controller.abort(new DOMException("The cell was interrupted", "AbortError"));
+    this.controller.abort(interruptReason());
     const cell = this.current;
     if (cell && !cell.finished && cell.graceTimer === undefined) {
       cell.graceTimer = setTimeout(
@@ -232,21 +249,27 @@ export class Runtime {
     this.options.post({ type: "input", origin: cell.origin, prompt, password: false });
   }
 
-  /** An error nobody caught: shown in the running cell, or at the start of the next one. */
+  /**
+   * An error nobody caught: shown in the running cell; after its cell finished, sent at once
+   * (core.ts `late` gives it the last cell as parent) with a short note for the next cell.
+   */
   private reportAsync(error: unknown): void {
     const { traceback } = this.maps.error(error);
     const text = traceback.join("\n") + "\n";
     this.options.log(`uncaught: ${text}`);
     if (this.current) {
       this.output({ msg_type: "stream", content: { name: "stderr", text: `Uncaught error in a callback or promise:\n${text}` } });
-    } else {
-      this.capture.flush();
-      this.options.post({
-        type: "output",
-        origin: null,
-        output: { msg_type: "stream", content: { name: "stderr", text: `An error was thrown asynchronously after cell [${this.lastExecutionCount}] finished:\n${text}` } },
-      });
+      return;
     }
+    this.capture.flush();
+    const after = `after cell [${this.lastExecutionCount}] finished`;
+    const where = traceback.slice(1).find((line) => line.includes("(cell ["));
+    this.options.post({
+      type: "output",
+      origin: null,
+      output: { msg_type: "stream", content: { name: "stderr", text: `An error was thrown asynchronously ${after}:\n${text}` } },
+      note: `An error was thrown asynchronously ${after} (its traceback went out with that cell's output):\n${traceback[0]}\n${where ? where + "\n" : ""}`,
+    });
   }
 
   private async userExpressions(expressions: Record<string, string>): Promise<JsonObject> {
@@ -254,7 +277,8 @@ export class Runtime {
     for (const [name, expression] of Object.entries(expressions)) {
       const evaluation = await this.evaluator.evaluate(`(${expression})`);
       if (evaluation.status === "ok") {
-        results[name] = { status: "ok", data: await formatValue(evaluation.value).catch(() => ({ "text/plain": String(evaluation.value) })), metadata: {} };
+        const { data, metadata } = await formatValue(evaluation.value).catch(() => ({ data: { "text/plain": String(evaluation.value) }, metadata: {} }));
+        results[name] = { status: "ok", data, metadata };
       } else {
         const error = evaluation.status === "error" ? this.maps.error(evaluation.error) : interrupted("stopped").error;
         results[name] = { status: "error", ...error };
@@ -262,6 +286,10 @@ export class Runtime {
     }
     return results;
   }
+}
+
+function interruptReason(): DOMException {
+  return new DOMException("The cell was interrupted", "AbortError");
 }
 
 function interrupted(why: string): Extract<ExecuteOutcome, { status: "error" }> {

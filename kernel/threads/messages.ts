@@ -35,8 +35,10 @@ export type ToMain =
 
 /** Main thread → protocol worker. */
 export type FromMain =
-  | { type: "output"; origin: number | null; output: Output }
-  | { type: "done"; origin: number; outcome: ExecuteOutcome }
+  /** `note`: for an error thrown asynchronously after its cell, a summary for the next cell (core.ts `late`). */
+  | { type: "output"; origin: number | null; output: Output; note?: string }
+  /** `bindings`: for a cell, whether it started and which of its marked names it bound (transform.ts). */
+  | { type: "done"; origin: number; outcome: ExecuteOutcome; bindings?: { ran: boolean; bound: string[] } }
   | { type: "input"; origin: number; prompt: string; password: boolean }
   | { type: "pong" }
   | { type: "comm-done"; origin: number }
@@ -48,13 +50,16 @@ export type Lifecycle = { type: "ready" } | { type: "exit"; code: number };
 
 /** Protocol worker → checker worker. */
 export type CheckerRequest =
-  | { id: number; op: "compile"; code: string }
+  | { id: number; op: "compile"; code: string; executionCount: number }
+  /** After a cell failed or was interrupted: which of its names it bound (see CellSession.settle). */
+  | { id: number; op: "settle"; cell: number; ran: boolean; bound: string[] }
   | { id: number; op: "complete"; code: string; cursor: number }
   | { id: number; op: "inspect"; code: string; cursor: number; detailLevel: 0 | 1 }
   | { id: number; op: "isComplete"; code: string };
 
 export interface CheckerResults {
   compile: CompileResult;
+  settle: null;
   complete: CompleteReply;
   inspect: InspectReply;
   isComplete: IsCompleteReply;
@@ -71,4 +76,4 @@ export type CheckerResponse =
  * The main thread blocks on `state` with `Atomics.wait`; the protocol worker answers.
  */
 export const INPUT_BUFFER_BYTES = 1 << 20;
-export const InputState = { Waiting: 0, Value: 1, Error: 2 } as const;
+export const InputState = { Waiting: 0, Value: 1, Error: 2, Interrupted: 3 } as const;

@@ -15,11 +15,13 @@ import { ZmqTransport } from "../wire/sockets.js";
 import { ThreadBridge } from "./bridge.js";
 import { WorkerClient, type Requester } from "./worker-client.js";
 import type { FromMain, Lifecycle, ToMain } from "./messages.js";
+import type { SignalMessage, SignalWorkerData } from "./signal-worker.js";
 
 export interface ProtocolWorkerData {
   connection: ConnectionInfo;
   directory: string;
   inputBuffer: SharedArrayBuffer;
+  interruptBuffer: SharedArrayBuffer;
   graceMs: number;
   globals: string;
 }
@@ -42,11 +44,13 @@ const bridge = new ThreadBridge({
   main: { postMessage: (message: ToMain) => main.postMessage(message) },
   checker: typescript,
   inputBuffer: data.inputBuffer,
+  interruptBuffer: data.interruptBuffer,
   graceMs: data.graceMs,
   log,
   debug,
   exit: async () => {
     shuttingDown = true;
+    for (const note of core.pendingNotes()) log(`shown in no cell: ${note.trimEnd()}`);
     await transport.close();
     await Promise.all([checker?.close(), syntax?.close()]);
     lifecycle({ type: "exit", code: 0 });
@@ -83,24 +87,36 @@ const setup = { directory: data.directory, paths: OWN_DECLARATIONS, typeRoots: t
 checker = new WorkerClient(new URL("../typescript/worker.js", import.meta.url), { setup }, "declarations of earlier cells are unknown to the type checker until they run again", log, debug);
 syntax = new WorkerClient(new URL("../typescript/syntax-worker.js", import.meta.url), {}, "nothing was lost", log, debug);
 
-/** The SIGINT thread; started again should it ever stop, so Ctrl-C never falls back to exiting. */
-function startSignalWorker(): void {
+/**
+ * A SIGINT thread (see signal-worker.ts), started again should it ever stop, so Ctrl-C never
+ * falls back to exiting. The first one holds Node's SIGINT watchdog; where it cannot, a
+ * second one keeps a wait armed while the first reports.
+ */
+function startSignalWorker(hold: boolean): void {
   const signals = new MessageChannel();
-  signals.port1.on("message", () => {
-    debug("SIGINT: interrupting");
-    bridge.interrupt();
+  signals.port1.on("message", (message: SignalMessage) => {
+    if (message === "SIGINT") {
+      debug("SIGINT: interrupting");
+      bridge.interrupt();
+    } else if (hold && !message.held && !secondSignalWorker) {
+      secondSignalWorker = true;
+      debug("SIGINT: Node's watchdog cannot be held here; a second signal thread keeps a wait armed");
+      startSignalWorker(false);
+    }
   });
   signals.port1.unref();
-  const worker = new Worker(new URL("./signal-worker.js", import.meta.url), { workerData: { port: signals.port2 }, transferList: [signals.port2] });
+  const data: SignalWorkerData = { port: signals.port2, hold };
+  const worker = new Worker(new URL("./signal-worker.js", import.meta.url), { workerData: data, transferList: [signals.port2] });
   worker.on("error", (error) => log(`signal worker failed: ${error.message}`));
   worker.on("exit", () => {
     signals.port1.close();
-    if (!shuttingDown) startSignalWorker();
+    if (!shuttingDown) startSignalWorker(hold);
   });
   worker.unref();
 }
 let shuttingDown = false;
-startSignalWorker();
+let secondSignalWorker = false;
+startSignalWorker(true);
 
 // A kernel whose Jupyter parent died exits instead of running on (as ipykernel's parent poller).
 const parent = Number(process.env.JPY_PARENT_PID);
@@ -110,7 +126,7 @@ if (Number.isInteger(parent) && parent > 1) {
       process.kill(parent, 0);
     } catch {
       log(`parent process ${parent} is gone: exiting`);
-      lifecycle({ type: "exit", code: 0 });
+      void bridge.shutdown(false);
     }
   }, 3000).unref();
 }

@@ -51,3 +51,20 @@ export function warningText(warning: Located): string {
   const typedAny = warning.code === 7016 ? " It is typed `any`." : "";
   return `warning TS${warning.code} at line ${warning.line}, column ${warning.column}: ${warning.message}${typedAny}\n`;
 }
+
+/**
+ * The `error` output of a cell that declares a top-level name again in a way JavaScript refuses
+ * (`let x` after `var x`): a SyntaxError, as the engine would throw, but saying what to do.
+ */
+export function redeclarationContent(conflicts: Array<{ start: number; length: number; message: string }>, code: string): ErrorContent {
+  const located = conflicts.map(({ start, length, message }) =>
+    locate({ category: ts.DiagnosticCategory.Error, code: 0, file: undefined, start, length, messageText: message }, code),
+  );
+  const first = located[0]!;
+  const more = located.length > 1 ? ` (and ${located.length - 1} more)` : "";
+  return {
+    ename: "SyntaxError",
+    evalue: `line ${first.line}, column ${first.column}: ${first.message}${more}`,
+    traceback: located.flatMap((error) => [`SyntaxError at line ${error.line}, column ${error.column}: ${error.message}`, ...error.frame]),
+  };
+}

@@ -17,15 +17,22 @@
  * `let`/`var`/`const` bindings of earlier cells are re-declared in the later cell with the same
  * kind (`declare let x: typeof <import>`), so a later cell may assign a `let` and narrow it;
  * imports of ES modules would be read-only.
+ *
+ * What the checker sees follows what the runtime bound: a cell's declarations become visible
+ * when it compiles (completions while it runs see them), and `settle` takes back those it did
+ * not bind — a cell that threw before its `const x` ran leaves `x` as it was (unknown, or an
+ * earlier cell's `x`), exactly as V8's REPL mode does. And since JavaScript cannot declare a
+ * top-level name with `let`/`const`/`class` once `var`/`function` declared it (or the other way
+ * round), such a cell fails here with a clear error instead of a bare SyntaxError at run time.
  */
 import { join } from "node:path";
 import type * as TS from "typescript";
 import { ts } from "./ts.js";
 import type { CompleteReply, ErrorContent, InspectReply } from "../protocol/messages.js";
 import { mentionedNames, topLevelDeclarations, type BindingKind, type Declared } from "./declarations.js";
-import { locate, typeErrorContent, warningText, WARNING_CODES, type Located } from "./diagnostics.js";
+import { locate, redeclarationContent, typeErrorContent, warningText, WARNING_CODES, type Located } from "./diagnostics.js";
 import { CellHost } from "./host.js";
-import { replTransformer } from "./transform.js";
+import { replTransformer, type CompiledNames, type RuntimeDeclaration, type RuntimeKind } from "./transform.js";
 import { codePointsToUtf16, utf16ToCodePoints } from "./positions.js";
 
 const PREFIX = "__cluelab_";
@@ -49,12 +56,30 @@ export type CompileResult =
   | { ok: true; cell: number; js: string; sourceMap: string; warnings: string[] }
   | { ok: false; error: ErrorContent };
 
+interface Visible {
+  slot: number;
+  kind: BindingKind;
+}
+
+/** How a top-level name is bound at run time, and by which cell. */
+interface RuntimeName {
+  kind: RuntimeKind;
+  keyword: string;
+  executionCount: number;
+}
+
 interface Slot {
   code: string;
   /** Earlier names this slot imports, with how they are re-declared. */
   imports: Map<string, BindingKind>;
   /** Names the kernel exports for this slot (shrinks when later cells declare them again). */
   exports: Set<string>;
+  /** Each name it declares → what was visible under that name before (to undo it, see settle). */
+  replaced: Map<string, Visible | undefined>;
+  /** Each name it binds at run time → how that name was bound before. */
+  runtime: Map<string, RuntimeName | undefined>;
+  /** Names bound only once the statement declaring them ran (not hoisted functions, not types). */
+  marked: Set<string>;
 }
 
 export class CellSession {
@@ -63,7 +88,9 @@ export class CellSession {
   private readonly slots: Slot[] = [];
   private slotCapacity = 0;
   /** Every visible name → the slot that declares it and its kind. */
-  private readonly visible = new Map<string, { slot: number; kind: BindingKind }>();
+  private readonly visible = new Map<string, Visible>();
+  /** Every top-level name cells bound at run time (var-like or lexical). */
+  private readonly runtimeNames = new Map<string, RuntimeName>();
   private readonly scratch: string;
   private readonly globalsFile: string;
 
@@ -98,11 +125,15 @@ export class CellSession {
     this.host.setFile(this.scratch, code + this.tail(code, topLevelDeclarations(this.parse(code))));
     this.service.getSemanticDiagnostics(this.scratch);
     this.service.getCompletionsAtPosition(this.scratch, code.indexOf("warm.") + 5, {});
-    this.service.getProgram()?.emit(this.service.getProgram()?.getSourceFile(this.scratch), () => {}, undefined, false, { after: [replTransformer(code.length)] });
+    const names: CompiledNames = { declarations: [], marked: [] };
+    this.service.getProgram()?.emit(this.service.getProgram()?.getSourceFile(this.scratch), () => {}, undefined, false, { after: [replTransformer(code.length, 0, names)] });
   }
 
-  /** Checks a cell; when it is clean, compiles it and makes its declarations visible to later cells. */
-  compile(code: string): CompileResult {
+  /**
+   * Checks a cell; when it is clean, compiles it and makes its declarations visible to later
+   * cells. `executionCount` names the cell in later messages.
+   */
+  compile(code: string, executionCount = 0): CompileResult {
     const index = this.slots.length + 1;
     if (index > this.slotCapacity) this.growSlots();
     const name = this.file(`${PREFIX}cell${index}`);
@@ -125,6 +156,7 @@ export class CellSession {
     const program = this.service.getProgram()!;
     let js = "";
     let sourceMap = "";
+    const names: CompiledNames = { declarations: [], marked: [] };
     program.emit(
       program.getSourceFile(name),
       (fileName, text) => {
@@ -133,11 +165,39 @@ export class CellSession {
       },
       undefined,
       false,
-      { after: [replTransformer(code.length)] },
+      { after: [replTransformer(code.length, index, names)] },
     );
+    const conflicts = this.redeclarations(names.declarations);
+    if (conflicts.length > 0) {
+      this.host.setFile(name, this.placeholder());
+      return { ok: false, error: redeclarationContent(conflicts, code) };
+    }
     js = js.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
-    this.commit(index, code, declared, imports);
+    this.commit(index, code, declared, imports, names, executionCount);
     return { ok: true, cell: index, js, sourceMap, warnings: warnings.map(warningText) };
+  }
+
+  /**
+   * After cell `cell` ran into an error or was interrupted: takes back the declarations it did
+   * not bind. `ran` is false when it never started (then nothing of it counts); otherwise
+   * `bound` lists the names whose declaring statements ran.
+   */
+  settle(cell: number, ran: boolean, bound: readonly string[]): void {
+    const slot = this.slots[cell - 1];
+    if (!slot) return;
+    const touched = new Set<number>();
+    const done = new Set(bound);
+    for (const name of [...slot.replaced.keys()]) {
+      if (!ran || (slot.marked.has(name) && !done.has(name))) this.unbind(cell, name, touched);
+    }
+    if (!ran) {
+      for (const [name, previous] of slot.runtime) {
+        if (previous) this.runtimeNames.set(name, previous);
+        else this.runtimeNames.delete(name);
+      }
+      slot.runtime.clear();
+    }
+    this.rewrite(touched);
   }
 
   /** Completions at `cursor` (code points) in a cell that has not run yet. */
@@ -266,12 +326,14 @@ export class CellSession {
   /** Called with diagnostics found in the kernel's synthetic lines (never expected). */
   onInternalDiagnostic: ((message: string) => void) | undefined;
 
-  private commit(index: number, code: string, declared: Declared[], imports: Map<string, BindingKind>): void {
+  private commit(index: number, code: string, declared: Declared[], imports: Map<string, BindingKind>, names: CompiledNames, executionCount: number): void {
     const exports = new Set(declared.filter((d) => d.exportable && !d.exported).map((d) => d.name));
-    this.slots.push({ code, imports, exports });
+    const slot: Slot = { code, imports, exports, replaced: new Map(), runtime: new Map(), marked: new Set(names.marked) };
+    this.slots.push(slot);
     const touched = new Set<number>();
     for (const d of declared) {
       const previous = this.visible.get(d.name);
+      slot.replaced.set(d.name, previous);
       if (previous && previous.slot !== index) {
         this.slots[previous.slot - 1]!.exports.delete(d.name);
         touched.add(previous.slot);
@@ -279,10 +341,55 @@ export class CellSession {
       if (d.exportable) this.visible.set(d.name, { slot: index, kind: d.kind });
       else this.visible.delete(d.name);
     }
+    for (const { name, kind, keyword } of names.declarations) {
+      if (!slot.runtime.has(name)) slot.runtime.set(name, this.runtimeNames.get(name));
+      this.runtimeNames.set(name, { kind, keyword, executionCount });
+    }
+    this.rewrite(touched);
+  }
+
+  /** Makes `name` of slot `index` invisible again, and what it replaced visible. */
+  private unbind(index: number, name: string, touched: Set<number>): void {
+    const slot = this.slots[index - 1]!;
+    const previous = slot.replaced.get(name);
+    slot.replaced.delete(name);
+    if (slot.exports.delete(name)) touched.add(index);
+    const current = this.visible.get(name);
+    if (current && current.slot !== index) return;
+    if (previous) {
+      this.slots[previous.slot - 1]!.exports.add(name);
+      touched.add(previous.slot);
+      this.visible.set(name, previous);
+    } else this.visible.delete(name);
+  }
+
+  /** Writes the slots whose exports changed. */
+  private rewrite(touched: Set<number>): void {
     for (const slot of touched) {
       const s = this.slots[slot - 1]!;
       this.host.setFile(this.file(`${PREFIX}cell${slot}`), s.code + this.tail(s.code, [], s.imports, s.exports));
     }
+  }
+
+  /** Declarations JavaScript would refuse at run time: `let x` after `var x`, `var x` after `let x`, … */
+  private redeclarations(declarations: RuntimeDeclaration[]): Array<{ start: number; length: number; message: string }> {
+    const conflicts: Array<{ start: number; length: number; message: string }> = [];
+    const seen = new Set<string>();
+    for (const d of declarations) {
+      const earlier = this.runtimeNames.get(d.name);
+      if (!earlier || earlier.kind === d.kind || seen.has(d.name)) continue;
+      seen.add(d.name);
+      const where = earlier.executionCount > 0 ? `cell [${earlier.executionCount}]` : "an earlier cell";
+      const message =
+        earlier.kind === "var"
+          ? `'${d.name}' was declared with ${earlier.keyword} in ${where}, and JavaScript keeps a top-level var or function name ` +
+            `(enums and namespaces compile to var) for the rest of the session: ${d.keyword} cannot declare it again. ` +
+            `Declare it with ${earlier.keyword === "function" ? "function or var" : "var"} again, assign it (${d.name} = …), or choose another name.`
+          : `'${d.name}' was declared with ${earlier.keyword} in ${where}, and JavaScript cannot declare a name that let, const, class ` +
+            `or import declared again with ${d.keyword}. Declare it with let, const or class again, or choose another name.`;
+      conflicts.push({ start: d.start, length: d.keyword.length, message });
+    }
+    return conflicts;
   }
 }
 

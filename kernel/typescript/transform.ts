@@ -8,15 +8,38 @@
  *   the kernel's own copies); `import("m")` and `import.meta` go through the kernel too;
  * - `export` is dropped (a notebook has no importers): `export const x` → `const x`,
  *   `export default e` → `e`, `export { … }` → nothing;
- * - the kernel's own lines after the user's code (see session.ts) are removed.
+ * - the kernel's own lines after the user's code (see session.ts) are removed;
+ * - marks record which top-level names the cell really bound: one at the start (the script got
+ *   past its declarations' instantiation) and one after each statement that declares names at
+ *   run time, `const {} = <bound>(slot, ["x", "y"]);` (a declaration, so the cell's result, its
+ *   last expression statement's value, stays the same). A cell that throws before a `const`
+ *   ran leaves the name unbound (or bound to an earlier cell's value), and the checker must see
+ *   that too (session.ts `settle`).
  */
 import type * as TS from "typescript";
+import { BOUND_FUNCTION, IMPORT_FUNCTION, IMPORT_META } from "../runtime/cell-globals.js";
 import { ts } from "./ts.js";
 
-/** `Symbol.for` key of the global function the runtime installs to import modules for cells. */
-export const IMPORT_FUNCTION = "cluelab.kernel.import";
-/** `Symbol.for` key of the global object standing for `import.meta` in cells. */
-export const IMPORT_META = "cluelab.kernel.importMeta";
+
+/** How JavaScript declares a top-level name: `var`/`function` on the global object, or lexically. */
+export type RuntimeKind = "var" | "lexical";
+
+/** A top-level name the compiled cell declares at run time. */
+export interface RuntimeDeclaration {
+  name: string;
+  kind: RuntimeKind;
+  /** The TypeScript keyword that declared it: var, let, const, function, class, enum, namespace, import, … */
+  keyword: string;
+  /** Offset of the declaring statement in the cell. */
+  start: number;
+}
+
+/** What compiling a cell found out about its run-time names (filled by the transformer). */
+export interface CompiledNames {
+  declarations: RuntimeDeclaration[];
+  /** Names with a mark after their declaration: bound only if that mark runs. */
+  marked: string[];
+}
 
 /**
  * `globalThis[Symbol.for(key)]`, built from synthesized nodes: nodes parsed from another file
@@ -32,10 +55,31 @@ function stripExport(modifiers: readonly TS.ModifierLike[] | undefined): TS.Modi
   return kept && kept.length > 0 ? kept : undefined;
 }
 
+/** The keyword of an original (pre-transform) declaration statement. */
+function keywordOf(node: TS.Node): string {
+  if (ts.isImportDeclaration(node)) return "import";
+  if (ts.isEnumDeclaration(node)) return "enum";
+  if (ts.isModuleDeclaration(node)) return "namespace";
+  if (ts.isFunctionDeclaration(node)) return "function";
+  if (ts.isClassDeclaration(node)) return "class";
+  if (ts.isVariableStatement(node)) {
+    const flags = node.declarationList.flags;
+    return flags & ts.NodeFlags.Const ? "const" : flags & ts.NodeFlags.Let ? "let" : flags & ts.NodeFlags.Using ? "using" : "var";
+  }
+  return "var";
+}
+
+function bindingNames(name: TS.BindingName, out: string[]): string[] {
+  if (ts.isIdentifier(name)) out.push(name.text);
+  else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bindingNames(element.name, out);
+  return out;
+}
+
 /**
- * The `after` transformer for one cell whose user code ends at `codeLength` in its file.
+ * The `after` transformer for one cell whose user code ends at `codeLength` in its file; `slot`
+ * names the cell in its marks, and `names` receives its run-time declarations.
  */
-export function replTransformer(codeLength: number): TS.TransformerFactory<TS.SourceFile> {
+export function replTransformer(codeLength: number, slot: number, names: CompiledNames): TS.TransformerFactory<TS.SourceFile> {
   return (context) => {
     const f = context.factory;
     const importCall = (specifier: TS.Expression, options?: TS.Expression) =>
@@ -81,7 +125,8 @@ export function replTransformer(codeLength: number): TS.TransformerFactory<TS.So
     const statement = (node: TS.Statement): TS.Statement[] => {
       const original = ts.getOriginalNode(node);
       if (original.pos >= 0 && original.end > codeLength) return []; // the kernel's own lines
-      if (ts.isImportDeclaration(node)) return convertImport(node);
+      // The import's position names the converted statements (in marks, errors and source maps).
+      if (ts.isImportDeclaration(node)) return convertImport(node).map((converted) => ts.setOriginalNode(converted, node));
       if (ts.isExportDeclaration(node)) return [];
       if (ts.isExportAssignment(node)) return [f.createExpressionStatement(deep(node.expression) as TS.Expression)];
       if (ts.isVariableStatement(node)) {
@@ -106,6 +151,56 @@ export function replTransformer(codeLength: number): TS.TransformerFactory<TS.So
       return [deep(node) as TS.Statement];
     };
 
-    return (file) => f.updateSourceFile(file, file.statements.flatMap(statement));
+    const mark = (bound: string[]) =>
+      f.createVariableStatement(
+        undefined,
+        f.createVariableDeclarationList(
+          [
+            f.createVariableDeclaration(
+              f.createObjectBindingPattern([]),
+              undefined,
+              undefined,
+              f.createCallExpression(runtimeGlobal(f, BOUND_FUNCTION), undefined, [
+                f.createNumericLiteral(slot),
+                f.createArrayLiteralExpression(bound.map((name) => f.createStringLiteral(name))),
+              ]),
+            ),
+          ],
+          ts.NodeFlags.Const,
+        ),
+      );
+
+    /** Records the names `emitted` declares at run time; returns those that need a mark after it. */
+    const declares = (emitted: TS.Statement, source: TS.SourceFile): string[] => {
+      const original = ts.getOriginalNode(emitted);
+      const start = original.pos >= 0 ? original.getStart(source) : 0;
+      const keyword = keywordOf(original);
+      const add = (name: string, kind: RuntimeKind) => names.declarations.push({ name, kind, keyword, start });
+      if (ts.isFunctionDeclaration(emitted) && emitted.name) {
+        add(emitted.name.text, "var"); // hoisted and initialized before the cell runs: no mark
+        return [];
+      }
+      let declared: string[] = [];
+      let kind: RuntimeKind = "lexical";
+      if (ts.isClassDeclaration(emitted) && emitted.name) declared = [emitted.name.text];
+      else if (ts.isVariableStatement(emitted)) {
+        declared = emitted.declarationList.declarations.flatMap((d) => bindingNames(d.name, []));
+        if (!(emitted.declarationList.flags & ts.NodeFlags.BlockScoped)) kind = "var";
+      }
+      for (const name of declared) add(name, kind);
+      names.marked.push(...declared);
+      return declared;
+    };
+
+    return (file) => {
+      const source = ts.getOriginalNode(file) as TS.SourceFile;
+      const statements: TS.Statement[] = [mark([])];
+      for (const emitted of file.statements.flatMap(statement)) {
+        statements.push(emitted);
+        const bound = declares(emitted, source);
+        if (bound.length > 0) statements.push(mark(bound));
+      }
+      return f.updateSourceFile(file, statements);
+    };
   };
 }

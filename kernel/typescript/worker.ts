@@ -17,7 +17,10 @@ function serve(request: CheckerRequest): void {
   try {
     switch (request.op) {
       case "compile":
-        return reply({ id: request.id, ok: true, result: session.compile(request.code) });
+        return reply({ id: request.id, ok: true, result: session.compile(request.code, request.executionCount) });
+      case "settle":
+        session.settle(request.cell, request.ran, request.bound);
+        return reply({ id: request.id, ok: true, result: null });
       case "complete":
         return reply({ id: request.id, ok: true, result: session.complete(request.code, request.cursor) });
       case "inspect":

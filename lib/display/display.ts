@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { renderDisplayData, type DisplayData } from "./bundle.js";
-import { getDisplaySink, type DisplayMetadata, type DisplaySink } from "./protocol.js";
+import { getDisplaySink, markNoResult, type DisplayMetadata, type DisplaySink } from "./protocol.js";
 
 /** Options of {@link display}. */
 export interface DisplayOptions {
@@ -101,7 +101,8 @@ const clearListeners = new Set<() => void>();
 
 // Updates go to the sink installed when they are made (a later cell may update an earlier output).
 function handleFor(id: string, metadata: DisplayMetadata | undefined): DisplayHandle {
-  return {
+  // Marked so a kernel shows no execute_result for `display(x)` as a cell's last expression.
+  return markNoResult({
     id,
     update(value: unknown): void {
       updateDisplay(id, value, metadata === undefined ? {} : { metadata });
@@ -109,7 +110,7 @@ function handleFor(id: string, metadata: DisplayMetadata | undefined): DisplayHa
     clear(): void {
       publish({ bundle: { "text/plain": "" } }, { id, update: true });
     },
-  };
+  });
 }
 
 function withMetadata(data: DisplayData, override: DisplayMetadata | undefined): DisplayData {

@@ -44,6 +44,25 @@ export interface DisplayableWithMetadata extends Displayable {
   [DISPLAY_METADATA](): DisplayMetadata;
 }
 
+/**
+ * A marker for values that stand for an output already shown, such as the handle `display()`
+ * returns or a progress bar: a kernel shows no `execute_result` for a cell whose last
+ * expression is such a value (`display(x)` as a cell's last line shows `x` once, not also its
+ * handle). Set it with {@link markNoResult}.
+ */
+export const NO_RESULT: unique symbol = Symbol.for("cluelab.display.noResult") as never;
+
+/** Marks `value` with {@link NO_RESULT} (non-enumerable, so it stays out of printing and JSON); returns it. */
+export function markNoResult<T extends object>(value: T): T {
+  Object.defineProperty(value, NO_RESULT, { value: true, enumerable: false });
+  return value;
+}
+
+/** True when `value` carries the {@link NO_RESULT} marker. */
+export function isNoResult(value: unknown): boolean {
+  return (typeof value === "object" || typeof value === "function") && value !== null && (value as { [NO_RESULT]?: unknown })[NO_RESULT] === true;
+}
+
 /** What a sink is asked to do with one display. */
 export interface DisplayRequest {
   bundle: MimeBundle;

@@ -5,54 +5,20 @@
  * of a notebook whose outputs come from this library.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PNG } from "pngjs";
 import { display, imageGrid, md, plotly, progress, toMimeBundle } from "../../lib/display/index.js";
+import { countColour, screenshot } from "../helpers/chromium.js";
 import { run } from "../helpers/run.js";
 import { FakeKernel, notebookOutputs, savedWidgetState } from "./recording.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const TRACE = [255, 0, 255] as const; // the magenta line drawn by plotly.js
 const BAR_GREEN = [0x4c, 0xaf, 0x50] as const; // a complete progress bar
 const TILE_RED = [255, 0, 0] as const; // an image-grid tile
 
 let dir: string;
-
-async function screenshot(page: string, width: number, height: number): Promise<PNG> {
-  const shot = join(dir, `shot-${Math.random().toString(36).slice(2)}.png`);
-  const r = await run(
-    CHROMIUM,
-    [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      // no network at all: a page that needs a CDN shows nothing, as it would offline
-      "--host-resolver-rules=MAP * ~NOTFOUND",
-      "--virtual-time-budget=15000",
-      `--user-data-dir=${join(dir, "profile")}`,
-      `--screenshot=${shot}`,
-      `--window-size=${width},${height}`,
-      `file://${page}`,
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(r.code, 0, `chromium failed: ${r.stderr}`);
-  return PNG.sync.read(await readFile(shot));
-}
-
-/** How many pixels have exactly this colour. */
-function count(png: PNG, [r, g, b]: readonly [number, number, number]): number {
-  let n = 0;
-  for (let i = 0; i < png.data.length; i += 4) if (png.data[i] === r && png.data[i + 1] === g && png.data[i + 2] === b) n++;
-  return n;
-}
 
 const magentaFigure = () =>
   plotly({
@@ -68,8 +34,8 @@ describe("offline HTML in a real browser (headless Chromium)", { timeout: 180_00
     const bundle = await toMimeBundle(magentaFigure());
     const page = join(dir, "figure.html");
     await writeFile(page, `<!doctype html><html><head><meta charset="utf-8"></head><body>${bundle["text/html"]}</body></html>`);
-    const drawn = await screenshot(page, 800, 600);
-    assert.ok(count(drawn, TRACE) > 1500, `the trace colour covers ${count(drawn, TRACE)} pixels`);
+    const drawn = await screenshot(page, 800, 600, dir);
+    assert.ok(countColour(drawn, TRACE) > 1500, `the trace colour covers ${countColour(drawn, TRACE)} pixels`);
 
     // The same figure as a kernel sends it (library in a separate output) alone: nothing drawn,
     // which shows the pixel check sees the difference.
@@ -81,7 +47,7 @@ describe("offline HTML in a real browser (headless Chromium)", { timeout: 180_00
     }
     const [, figureOnly] = kernel.sink.displays;
     await writeFile(page, `<!doctype html><html><body>${figureOnly!.bundle["text/html"]}</body></html>`);
-    assert.equal(count(await screenshot(page, 800, 600), TRACE), 0);
+    assert.equal(countColour(await screenshot(page, 800, 600, dir), TRACE), 0);
   });
 
   it("nbconvert's HTML of a notebook with a live figure, a finished progress bar and an image grid shows all three", async () => {
@@ -123,9 +89,9 @@ describe("offline HTML in a real browser (headless Chromium)", { timeout: 180_00
     await writeFile(ipynb, JSON.stringify(notebook));
     const converted = await run("/usr/bin/jupyter", ["nbconvert", "--to", "html", ipynb, "--output-dir", dir], { timeoutMs: 120_000 });
     assert.equal(converted.code, 0, converted.stderr);
-    const shot = await screenshot(join(dir, "outputs.html"), 1000, 1600);
-    assert.ok(count(shot, TRACE) > 1000, `the live figure's last state is drawn (${count(shot, TRACE)} trace pixels)`);
-    assert.ok(count(shot, BAR_GREEN) > 1000, `the finished progress bar shows (${count(shot, BAR_GREEN)} green pixels)`);
-    assert.ok(count(shot, TILE_RED) > 1000, `the image grid shows (${count(shot, TILE_RED)} red pixels)`);
+    const shot = await screenshot(join(dir, "outputs.html"), 1000, 1600, dir);
+    assert.ok(countColour(shot, TRACE) > 1000, `the live figure's last state is drawn (${countColour(shot, TRACE)} trace pixels)`);
+    assert.ok(countColour(shot, BAR_GREEN) > 1000, `the finished progress bar shows (${countColour(shot, BAR_GREEN)} green pixels)`);
+    assert.ok(countColour(shot, TILE_RED) > 1000, `the image grid shows (${countColour(shot, TILE_RED)} red pixels)`);
   });
 });

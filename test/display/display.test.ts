@@ -6,6 +6,9 @@ import {
   DISPLAY_METADATA,
   getDisplaySink,
   isDisplayable,
+  isNoResult,
+  NO_RESULT,
+  progress,
   JUPYTER_DISPLAY,
   setDisplaySink,
   toDisplayData,
@@ -67,6 +70,16 @@ describe("display() in a kernel", () => {
     assert.match(g.id, /^[0-9a-f-]{36}$/);
     assert.equal(kernel.sink.displays[1]!.id, g.id);
     assert.notEqual(g.id, display("z").id);
+  });
+
+  it("marks its handle, and a progress bar, as standing for an output already shown (no execute_result)", () => {
+    assert.equal(NO_RESULT, Symbol.for("cluelab.display.noResult"));
+    const h = display(1, { id: "marked" });
+    assert.ok(isNoResult(h));
+    assert.deepEqual(Object.keys(h), ["id", "update", "clear"], "the marker is not enumerable");
+    assert.equal(JSON.stringify(h), '{"id":"marked"}');
+    assert.ok(isNoResult(progress(3, { widget: false })));
+    assert.ok(!isNoResult({ id: "x" }) && !isNoResult(null) && !isNoResult(7));
   });
 
   it("handle.update and handle.clear replace the output in place; updateDisplay works by id", () => {

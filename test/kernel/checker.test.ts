@@ -9,14 +9,15 @@ import { notebookFolder } from "./helpers/notebook.js";
 
 let session: CellSession;
 
+/** Every cell of these tests runs as execution count 7 (what messages name). */
 function ok(code: string): Extract<CompileResult, { ok: true }> {
-  const result = session.compile(code);
+  const result = session.compile(code, 7);
   assert.ok(result.ok, `expected ${JSON.stringify(code)} to compile, got ${JSON.stringify(!result.ok && result.error)}`);
   return result;
 }
 
 function fails(code: string, pattern: RegExp): Extract<CompileResult, { ok: false }> {
-  const result = session.compile(code);
+  const result = session.compile(code, 7);
   assert.ok(!result.ok, `expected ${JSON.stringify(code)} to fail`);
   assert.match(result.error.evalue, pattern);
   return result;
@@ -65,6 +66,42 @@ describe("cell type checker", () => {
   it("does not declare the names of a cell that failed to check", () => {
     fails("const notDeclared = 1;\nconst bad: string = 2;", /not assignable/);
     fails("notDeclared", /Cannot find name 'notDeclared'/);
+  });
+
+  it("marks the names a cell binds at run time, and takes back those a failed cell did not bind", () => {
+    ok("const keepA = 1;");
+    const failing = ok("throw new Error('before');\nconst keepA = 'two';\nlet freshB = 2;\nclass FreshC {}\nfunction hoisted() { return 1 }\ninterface TypeOnly { a: number }");
+    const bound = 'globalThis[Symbol.for("cluelab.kernel.bound")]';
+    assert.ok(failing.js.startsWith(`const {} = ${bound}(${failing.cell}, []);`), failing.js);
+    assert.match(failing.js, new RegExp(`const keepA = 'two';\\nconst \\{\\} = ${bound.replace(/[[\]().]/g, "\\$&")}\\(${failing.cell}, \\["keepA"\\]\\);`));
+    assert.match(failing.js, /class FreshC \{\n\}\nconst \{\} = .*\["FreshC"\]\);/);
+    assert.doesNotMatch(failing.js, /\["hoisted"\]/, "a function is bound before the cell runs: no mark");
+    // The cell started, but threw before any declaration ran.
+    session.settle(failing.cell, true, []);
+    assert.equal(ok("keepA.toFixed(0)").ok, true, "keepA is the earlier cell's number again");
+    fails("freshB", /Cannot find name 'freshB'/);
+    fails("new FreshC()", /Cannot find name 'FreshC'/);
+    ok("const h: number = hoisted();\nconst t: TypeOnly = { a: 1 };");
+    ok("let freshB = 'declared again';\nfreshB.toUpperCase()");
+  });
+
+  it("takes back every declaration of a cell that never started", () => {
+    const never = ok("var neverRan = 1;\nfunction neverFn() {}");
+    session.settle(never.cell, false, []);
+    fails("neverFn()", /Cannot find name 'neverFn'/);
+    ok("let neverRan = 'lexical now';\nconst neverFn = 2;");
+  });
+
+  it("refuses, with what to do, a declaration JavaScript cannot make after an earlier cell's", () => {
+    ok("var legacy = 1;\nfunction helper() { return 1 }\nlet modern = 1;\nenum Colour { Red }");
+    const letAfterVar = fails("let legacy = 2;", /^line 1, column 1: 'legacy' was declared with var in cell \[7\], .* let cannot declare it again\. Declare it with var again, assign it \(legacy = …\), or choose another name\.$/);
+    assert.equal(letAfterVar.error.ename, "SyntaxError");
+    assert.deepEqual(letAfterVar.error.traceback.slice(1), ["  1 | let legacy = 2;", "    | ^^^"]);
+    fails("const helper = 2;", /'helper' was declared with function in cell \[7\].*Declare it with function or var again/);
+    fails("class Colour {}", /'Colour' was declared with enum in cell \[7\]/);
+    fails("helper();\nfunction modern() {}", /^line 2, column 1: 'modern' was declared with let in cell \[7\], and JavaScript cannot declare a name that let, const, class or import declared again with function\. Declare it with let, const or class again/);
+    fails("var modern = 2;", /declared with let in cell \[7\]/);
+    ok("var legacy = 3;\nfunction helper() { return 2 }\nconst modern = 'const now';\nlegacy = 4;");
   });
 
   it("checks top-level await and Node's types", () => {

@@ -193,31 +193,59 @@ describe("protocol core", () => {
     assert.deepEqual(interpreter.executed, ["fail", "next"]);
   });
 
-  it("holds outputs produced between requests and publishes them at the start of the next execution", async () => {
+  it("publishes late output at once with the last execution as parent, and notes an asynchronous error in the next one", async () => {
     const { transport, core, send } = setup(async () => ok());
+    core.late({ msg_type: "stream", content: { name: "stdout", text: "before any execution\n" } });
+    assert.deepEqual(transport.sent.at(-1)!.message.parent_header, {}, "no execution yet: no parent");
     const first = request("execute_request", { code: "a" });
     await send("shell", first);
-    core.hold({ msg_type: "stream", content: { name: "stderr", text: "late error\n" } });
+    await send("shell", request("complete_request", { code: "x", cursor_pos: 1 }));
+    core.late({ msg_type: "stream", content: { name: "stdout", text: "timer output\n" } });
+    core.late({ msg_type: "stream", content: { name: "stderr", text: "Error: later\n    at cell [1]\n" } }, "note: Error: later\n");
+    assert.deepEqual(transport.trace(first.header.msg_id).slice(-3), ["iopub:status=idle", "iopub:stream", "iopub:stream"], "sent after the idle, with the last execution as parent");
+    assert.deepEqual(core.pendingNotes(), ["note: Error: later\n"]);
     const second = request("execute_request", { code: "b" });
     const trace = await send("shell", second);
-    assert.deepEqual(transport.trace(first.header.msg_id).at(-1), "iopub:status=idle", "nothing after the first request's idle");
     assert.deepEqual(trace.slice(0, 3), ["iopub:status=busy", "iopub:execute_input", "iopub:stream"]);
-    assert.equal(transport.of(second.header.msg_id, "stream")[0]!.content.text, "late error\n");
+    assert.equal(transport.of(second.header.msg_id, "stream")[0]!.content.text, "note: Error: later\n");
+    assert.deepEqual(core.pendingNotes(), []);
   });
 
-  it("an output published after its request ended is held, not sent late", async () => {
+  it("late output while another execution runs goes to the running one, and needs no note", async () => {
+    let release!: () => void;
     let context!: ExecuteContext;
-    const { transport, send } = setup(async (_code, c) => {
-      context = c;
-      return ok();
-    });
+    const { transport, core, send } = setup(
+      (code, c) =>
+        new Promise((resolve) => {
+          if (code === "a") resolve(ok());
+          else release = () => resolve(ok());
+          context = c;
+        }),
+    );
     const first = request("execute_request", { code: "a" });
     await send("shell", first);
-    context.publish({ msg_type: "stream", content: { name: "stdout", text: "after idle\n" } });
-    assert.equal(transport.trace(first.header.msg_id).at(-1), "iopub:status=idle");
+    const firstContext = context;
     const second = request("execute_request", { code: "b" });
-    await send("shell", second);
-    assert.equal(transport.of(second.header.msg_id, "stream")[0]!.content.text, "after idle\n");
+    core.receive("shell", second);
+    await tick();
+    firstContext.publish({ msg_type: "stream", content: { name: "stdout", text: "from a's timer\n" } });
+    core.late({ msg_type: "stream", content: { name: "stderr", text: "Error: async\n" } }, "note\n");
+    release();
+    const trace = await send("shell", request("kernel_info_request"));
+    assert.equal(trace.at(-1), "iopub:status=idle");
+    assert.deepEqual(transport.trace(second.header.msg_id), ["iopub:status=busy", "iopub:execute_input", "iopub:stream", "iopub:stream", "shell:execute_reply", "iopub:status=idle"]);
+    assert.deepEqual(core.pendingNotes(), []);
+  });
+
+  it("a silent execution publishes no output (comm messages still go out)", async () => {
+    const { transport, send } = setup(async (_code, context) => {
+      context.publish({ msg_type: "stream", content: { name: "stdout", text: "quiet\n" } });
+      context.publish({ msg_type: "display_data", content: { data: { "text/plain": "d" }, metadata: {}, transient: {} } });
+      context.publish({ msg_type: "comm_open", content: { comm_id: "c", target_name: "t", data: {} } });
+      return { status: "error", error: { ename: "E", evalue: "quietly", traceback: [] } };
+    });
+    const silent = request("execute_request", { code: "x", silent: true });
+    assert.deepEqual(await send("shell", silent), ["iopub:status=busy", "iopub:comm_open", "shell:execute_reply", "iopub:status=idle"]);
   });
 
   it("answers control requests while a cell runs", async () => {

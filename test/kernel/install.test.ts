@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, it } from "node:test";
-import { install, KERNEL_SCRIPT, specDirectory, uninstall } from "../../kernel/install.js";
+import { CLI_SCRIPT, install, specDirectory, uninstall } from "../../kernel/install.js";
 import { CLI, run } from "../helpers/run.js";
 
 const temp = () => mkdtempSync(join(tmpdir(), "cluelab-spec-"));
@@ -15,11 +16,11 @@ describe("kernelspec install", () => {
     assert.equal(directory, join(prefix, "share", "jupyter", "kernels", "cluelab"));
     const written = JSON.parse(readFileSync(join(directory, "kernel.json"), "utf8"));
     assert.deepEqual(written, spec);
-    assert.deepEqual(written.argv, [process.execPath, KERNEL_SCRIPT, "--connection-file", "{connection_file}"]);
+    assert.deepEqual(written.argv, [process.execPath, CLI_SCRIPT, "kernel", "--connection-file", "{connection_file}"]);
     assert.equal(written.display_name, "TypeScript (cluelab)");
     assert.equal(written.language, "typescript");
     assert.equal(written.interrupt_mode, "message");
-    assert.ok(existsSync(KERNEL_SCRIPT), "argv points at the built kernel");
+    assert.ok(existsSync(CLI_SCRIPT), "argv points at the built CLI");
     assert.deepEqual(readdirSync(directory).sort(), ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"]);
     assert.deepEqual([...readFileSync(join(directory, "logo-64x64.png")).subarray(1, 4)], [0x50, 0x4e, 0x47], "a real PNG");
   });
@@ -56,5 +57,27 @@ describe("kernelspec install", () => {
     const missing = await run(process.execPath, [CLI, "kernel", "--connection-file", join(prefix, "nope.json")], { timeoutMs: 20_000 });
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /cannot read the connection file/);
+  });
+
+  it("loads no subcommand's heavy dependencies at start-up: `cluelab --help` resolves commander, not TensorFlow.js", async () => {
+    // A module resolve hook logs every module the CLI resolves; `--help` imports every command module.
+    const dir = temp();
+    const hooks = join(dir, "hooks.mjs");
+    const register = join(dir, "register.mjs");
+    writeFileSync(
+      hooks,
+      'import { writeSync } from "node:fs";\n' +
+        "export async function resolve(specifier, context, next) {\n" +
+        "  const result = await next(specifier, context);\n" +
+        '  writeSync(2, "resolved " + result.url + "\\n");\n' +
+        "  return result;\n}\n",
+    );
+    writeFileSync(register, `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    const help = await run(process.execPath, ["--import", register, CLI, "--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    const resolved = help.stderr.split("\n").filter((line) => line.startsWith("resolved "));
+    assert.ok(resolved.some((line) => line.includes("/commander/")), `the hook sees the CLI's imports:\n${help.stderr}`);
+    assert.deepEqual(resolved.filter((line) => /@tensorflow|dist\/lib\/(index|engine\/index|data\/index)\.js/.test(line)), []);
+    for (const command of ["doctor", "demo", "data", "install", "uninstall", "kernel"]) assert.match(help.stdout, new RegExp(`^\\s+${command}\\b`, "m"));
   });
 });

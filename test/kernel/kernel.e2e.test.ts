@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { encode as encodePng } from "fast-png";
 import { DELIMITER } from "../../kernel/wire/codec.js";
 import { ROOT } from "../helpers/run.js";
 import { ofType, streams, TestKernel } from "./helpers/client.js";
@@ -22,6 +23,8 @@ async function expectOk(code: string, content: Record<string, unknown> = {}) {
   assert.equal(r.reply.content.status, "ok", `${code}\n→ ${JSON.stringify(r.reply.content)}`);
   return r;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Interrupts once the cell printed `marker` (so the interrupt cannot overtake a slow start), then waits `ms`. */
 async function interruptAfter(marker: string, ms: number, how: "message" | "SIGINT"): Promise<void> {
@@ -40,7 +43,8 @@ describe("kernel over ZeroMQ", () => {
     const directory = notebookFolder();
     // A real TensorFlow.js in the notebook's node_modules (linked, as pnpm would), for the realm test.
     symlinkSync(join(ROOT, "node_modules", "@tensorflow"), join(directory, "node_modules", "@tensorflow"), "dir");
-    kernel = await TestKernel.start({ directory });
+    // A short interrupt grace keeps the hard-stop tests fast (the default, 3 s, lets a training step finish).
+    kernel = await TestKernel.start({ directory, env: { CLUELAB_INTERRUPT_GRACE_MS: "500" } });
   });
   after(async () => {
     assert.deepEqual(kernel.lateMessages().map((m) => m.header.msg_type), [], "no message of a request after its idle");
@@ -67,6 +71,28 @@ describe("kernel over ZeroMQ", () => {
     await expectOk("const v = 'again';\nclass K { n = 2 }\nfunction f() { return v }");
     assert.equal(result((await expectOk("[f(), new K().n]")).outputs), "[ 'again', 2 ]");
     assert.equal(result((await expectOk("const total = await Promise.resolve(40) + 2;\ntotal")).outputs), "42");
+  });
+
+  it("counts only the names a failed cell really bound, as the runtime does", async () => {
+    await expectOk("const keepA = 1;");
+    const thrown = await kernel.execute("throw new Error('before declarations');\nconst keepA = 'two';\nconst freshB = 2;\nfunction hoisted() { return 'hoisted' }");
+    assert.equal(thrown.reply.content.evalue, "before declarations");
+    const unknown = await kernel.execute("freshB");
+    assert.equal(unknown.reply.content.ename, "TSError", "the checker, not the runtime, reports the name that was never bound");
+    assert.match(String(unknown.reply.content.evalue), /Cannot find name 'freshB'/);
+    assert.equal(result((await expectOk("[keepA.toFixed(1), hoisted()]")).outputs), "[ '1.0', 'hoisted' ]");
+    const half = await kernel.execute("const boundFirst = 1;\nthrow new Error('between');\nconst boundNever = 2;");
+    assert.equal(half.reply.content.status, "error");
+    assert.equal(result((await expectOk("boundFirst")).outputs), "1");
+    assert.match(String((await kernel.execute("boundNever")).reply.content.evalue), /Cannot find name 'boundNever'/);
+  });
+
+  it("explains what to do when a later cell declares a var or function name with let, const or class", async () => {
+    await expectOk("var legacy = 1;");
+    const r = await kernel.execute("let legacy = 2;");
+    assert.equal(r.reply.content.ename, "SyntaxError");
+    assert.match(String(r.reply.content.evalue), /'legacy' was declared with var in cell \[\d+\].*Declare it with var again, assign it \(legacy = …\), or choose another name/);
+    assert.equal(result((await expectOk("legacy = 3;\nvar legacy: number = legacy + 1;\nlegacy")).outputs), "4");
   });
 
   it("stops a cell with a type error before it runs, naming line and column", async () => {
@@ -124,21 +150,39 @@ describe("kernel over ZeroMQ", () => {
     const shown = await expectOk("import { display } from 'cluelab/display';\nconst handle = display(html('<i>one</i>'), { id: 'd1' });\nhandle.update(html('<i>two</i>'));");
     assert.deepEqual(shown.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "update_display_data"]);
     assert.deepEqual(ofType(shown.outputs, "update_display_data")[0]!.content.transient, { display_id: "d1" });
+    const last = await expectOk("display(html('<i>last</i>'))");
+    assert.deepEqual(last.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data"], "display(x) as the last line shows x once, not its handle");
+    const bar = await expectOk("import { progress } from 'cluelab/display';\nconst bar = progress(2, { widget: false });\nbar.update(2);\nbar");
+    assert.deepEqual(ofType(bar.outputs, "execute_result"), [], "a progress bar as the last line is not shown again");
+    assert.equal(result((await expectOk("handle.id")).outputs), "'d1'", "a handle's fields are still there to read");
     const late = await expectOk(
       "display({ async [Symbol.for('Jupyter.display')]() { await new Promise((r) => setTimeout(r, 50)); return { 'text/html': '<i>late</i>' }; } });\n'cell done'",
     );
     assert.deepEqual(late.outputs.map((m) => m.header.msg_type), ["execute_input", "display_data", "execute_result"], "asynchronous rendering lands before idle");
     assert.equal((ofType(late.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<i>late</i>");
+    const pixels = Buffer.from(encodePng({ width: 2, height: 2, channels: 4, data: new Uint8Array(16).fill(200) })).toString("base64");
+    const sized = await expectOk(`import { png } from 'cluelab/display';\npng(${JSON.stringify(pixels)}, { width: 40 })`);
+    const sizedResult = ofType(sized.outputs, "execute_result")[0]!.content;
+    assert.deepEqual(sizedResult.metadata, { "image/png": { width: 40 } }, "a displayable's metadata goes with its execute_result");
+    assert.equal((sizedResult.data as Record<string, unknown>)["image/png"], pixels);
     const tslab = await expectOk("import * as tslab from 'tslab';\ntslab.display.html('<u>t</u>');");
     assert.equal((ofType(tslab.outputs, "display_data")[0]!.content.data as Record<string, unknown>)["text/html"], "<u>t</u>");
   });
 
-  it("reports an error thrown after its cell finished at the start of the next cell", async () => {
-    await expectOk("setTimeout(() => { throw new Error('thrown later') }, 10);\n'scheduled'");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  it("publishes late output at once with its cell, and notes an error thrown asynchronously in the next cell", async () => {
+    const cell = await expectOk("setTimeout(() => console.log('timer fired'), 30);\nsetTimeout(() => { throw new Error('thrown later') }, 60);\n'scheduled'");
+    const count = cell.reply.content.execution_count as number;
+    const late = await kernel.takeLate(cell.reply.parent_header.msg_id as string, 2);
+    assert.deepEqual(late.map((m) => m.header.msg_type), ["stream", "stream"]);
+    assert.equal(streams(late).stdout, "timer fired\n");
+    const where = `\\(cell \\[${count}\\], line 2, column \\d+\\)`;
+    assert.match(streams(late).stderr, new RegExp(`^An error was thrown asynchronously after cell \\[${count}\\] finished:\\nError: thrown later\\n\\s+at Timeout\\._onTimeout ${where}`));
     const next = await expectOk("'next'");
     assert.deepEqual(next.outputs.map((m) => m.header.msg_type), ["execute_input", "stream", "execute_result"]);
-    assert.match(streams(next.outputs).stderr, /An error was thrown asynchronously after cell \[\d+\] finished:\nError: thrown later\n\s+at Timeout\._onTimeout \(cell \[\d+\], line 1, column \d+\)/);
+    assert.match(
+      streams(next.outputs).stderr,
+      new RegExp(`^An error was thrown asynchronously after cell \\[${count}\\] finished \\(its traceback went out with that cell's output\\):\\nError: thrown later\\n\\s+at Timeout\\._onTimeout ${where}\\n$`),
+    );
     const during = await expectOk("Promise.reject(new Error('nobody waits'));\nawait new Promise((r) => setTimeout(r, 20));");
     assert.match(streams(during.outputs).stderr, /Uncaught error in a callback or promise:\nError: nobody waits/);
   });
@@ -161,6 +205,32 @@ describe("kernel over ZeroMQ", () => {
     });
   }
 
+  it("survives SIGINTs in quick succession, while a cell spins and while idle", async () => {
+    const pair = (gapMicroseconds: number) => {
+      kernel.process.kill("SIGINT");
+      for (const end = performance.now() + gapMicroseconds / 1000; performance.now() < end; );
+      kernel.process.kill("SIGINT");
+    };
+    await expectOk("const beforeSignals = 'kept';");
+    const [r] = await Promise.all([
+      kernel.execute("console.log('spinning for two signals');\nwhile (true) {}"),
+      kernel.waitForStdout("spinning for two signals").then(async () => {
+        await sleep(100);
+        pair(0);
+      }),
+    ]);
+    assert.equal(r.reply.content.ename, "Interrupted");
+    // A lone waiting thread re-arms Node's watchdog microseconds after each catch; the old design
+    // died in about 1 of 8 such pairs.
+    for (let i = 0; i < 24; i++) {
+      pair([0, 5, 20, 50, 100, 300][i % 6]!);
+      await sleep(15);
+    }
+    await sleep(300);
+    assert.equal(kernel.process.signalCode, null, "the kernel was not killed by a SIGINT");
+    assert.equal(result((await expectOk("beforeSignals")).outputs), "'kept'");
+  });
+
   it("gives the cell's AbortSignal to library code first, so a loop stops between steps with its state", async () => {
     const [r] = await Promise.all([
       kernel.execute(
@@ -172,6 +242,27 @@ describe("kernel over ZeroMQ", () => {
     assert.equal(r.reply.content.status, "ok");
     assert.equal(result(r.outputs), "'stopped cleanly after some steps'");
     assert.ok(Number(result((await expectOk("steps")).outputs)) > 0);
+  });
+
+  it("lets a synchronous loop see the AbortSignal at once (aborted, throwIfAborted, the abort event), state kept", async () => {
+    const [r] = await Promise.all([
+      kernel.execute(
+        "import { currentAbortSignal } from 'cluelab/display';\nconst syncSignal = currentAbortSignal()!;\nconst heard: string[] = [];\n" +
+          "syncSignal.addEventListener('abort', () => heard.push('abort event'));\nlet syncSteps = 0;\nconsole.log('sync stepping');\n" +
+          "while (!syncSignal.aborted) syncSteps++;\n[syncSignal instanceof AbortSignal, syncSignal.reason.name, heard]",
+      ),
+      interruptAfter("sync stepping", 200, "message"),
+    ]);
+    assert.equal(r.reply.content.status, "ok", "the loop stopped by itself, not by the hard stop");
+    assert.equal(result(r.outputs), "[ true, 'AbortError', [ 'abort event' ] ]");
+    assert.ok(Number(result((await expectOk("syncSteps")).outputs)) > 0);
+    const [thrown] = await Promise.all([
+      kernel.execute("const model = { steps: 0 };\nconst stepSignal = currentAbortSignal()!;\nconsole.log('training synchronously');\nfor (;;) { model.steps++; stepSignal.throwIfAborted(); }"),
+      interruptAfter("training synchronously", 200, "SIGINT"),
+    ]);
+    assert.equal(thrown.reply.content.ename, "AbortError");
+    assert.equal(thrown.reply.content.evalue, "The cell was interrupted");
+    assert.ok(Number(result((await expectOk("model.steps")).outputs)) > 0);
   });
 
   it("answers prompt() through stdin, and refuses clearly when the frontend does not allow stdin", async () => {

@@ -8,6 +8,9 @@
  * @packageDocumentation
  */
 
+/** The environment variable that points downloads at a mirror (`<mirror>/<archive name>`). */
+export const MIRROR_ENV = "CLUELAB_DATA_MIRROR";
+
 /** One file to fetch. */
 export interface RemoteFile {
   /** File name (also its name in a mirror). */

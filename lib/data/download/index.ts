@@ -15,14 +15,11 @@ import * as tar from "tar";
 import { currentAbortSignal } from "../../display/protocol.js";
 import { DataError } from "../errors.js";
 import { defaultDataDir } from "../locate.js";
-import { DOWNLOADS, DOWNLOADABLE, type DownloadSpec } from "./catalog.js";
+import { DOWNLOADS, DOWNLOADABLE, MIRROR_ENV, type DownloadSpec } from "./catalog.js";
 import { fetchFile, type DownloadProgress, type FetchOptions } from "./fetch.js";
 
-export { DOWNLOADS, DOWNLOADABLE, type DownloadSpec, type RemoteFile } from "./catalog.js";
+export { DOWNLOADS, DOWNLOADABLE, MIRROR_ENV, type DownloadSpec, type RemoteFile } from "./catalog.js";
 export type { DownloadProgress } from "./fetch.js";
-
-/** The environment variable that points downloads at a mirror (`<mirror>/<archive name>`). */
-export const MIRROR_ENV = "CLUELAB_DATA_MIRROR";
 
 /** Options of {@link download}. */
 export interface DownloadOptions extends Omit<FetchOptions, "onProgress"> {

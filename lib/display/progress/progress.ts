@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { publish } from "../display.js";
-import { currentAbortSignal, getCommSink, getDisplaySink, type MimeBundle } from "../protocol.js";
+import { currentAbortSignal, getCommSink, getDisplaySink, markNoResult, type MimeBundle } from "../protocol.js";
 import { Throttle } from "../throttle.js";
 import { barHtml, plainLine, type ProgressState, type ProgressStatus } from "./render.js";
 import { TerminalLine } from "./terminal.js";
@@ -81,6 +81,8 @@ class ProgressBar implements Progress {
     }
     this.total = total;
     this.#label = options.label;
+    // The bar is shown already: a kernel shows no execute_result for `progress(n)` as a cell's last line.
+    markNoResult(this);
     this.#throttle = new Throttle(1000 / PROGRESS_REDRAWS_PER_SECOND, () => this.#render());
     if (getDisplaySink() === undefined) {
       this.#terminal = new TerminalLine();

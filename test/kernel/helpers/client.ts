@@ -10,11 +10,14 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zmq from "zeromq";
+import { kernelSpec } from "../../../kernel/install.js";
 import { decode, encode, Signer } from "../../../kernel/wire/codec.js";
 import type { Message } from "../../../kernel/protocol/messages.js";
-import { ROOT } from "../../helpers/run.js";
 
-export const KERNEL_MAIN = join(ROOT, "dist", "kernel", "main.js");
+/** The command line the kernelspec gives Jupyter (`cluelab kernel --connection-file FILE`). */
+export function kernelArgv(connectionFile: string): string[] {
+  return kernelSpec().argv.map((arg) => (arg === "{connection_file}" ? connectionFile : arg));
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,6 +41,8 @@ export interface ExecuteResult {
 
 export class TestKernel {
   readonly stderr: string[] = [];
+  /** Every input_request the kernel sent on stdin. */
+  readonly inputRequests: Message[] = [];
   private readonly iopubQueue: Message[] = [];
   private readonly shellReplies = new Map<string, (m: Message) => void>();
   private readonly waiters: Array<() => void> = [];
@@ -72,7 +77,7 @@ export class TestKernel {
     const connection = { transport: "tcp", ip: "127.0.0.1", key, signature_scheme: "hmac-sha256", ...ports };
     const file = join(mkdtempSync(join(tmpdir(), "cluelab-conn-")), "kernel.json");
     writeFileSync(file, JSON.stringify(connection));
-    const argv = options.argv?.(file) ?? [process.execPath, KERNEL_MAIN, "--connection-file", file];
+    const argv = options.argv?.(file) ?? kernelArgv(file);
     const spawnedAt = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: directory,
@@ -97,7 +102,10 @@ export class TestKernel {
     child.stdout!.on("data", (d: Buffer) => kernel.stderr.push(d.toString()));
     void kernel.pump(sockets.shell, (m) => kernel.shellReplies.get(m.parent_header.msg_id as string)?.(m));
     void kernel.pump(sockets.control, (m) => kernel.shellReplies.get(m.parent_header.msg_id as string)?.(m));
-    void kernel.pump(sockets.stdin, (m) => kernel.stdinHandler?.(m));
+    void kernel.pump(sockets.stdin, (m) => {
+      if (m.header.msg_type === "input_request") kernel.inputRequests.push(m);
+      kernel.stdinHandler?.(m);
+    });
     void kernel.pump(sockets.iopub, (m) => {
       kernel.iopubQueue.push(m);
       for (const wake of kernel.waiters.splice(0)) wake();
@@ -156,6 +164,9 @@ export class TestKernel {
         this.shellReplies.delete(message.header.msg_id);
         reject(new Error(`no reply to ${type} within ${timeoutMs} ms`));
       }, timeoutMs);
+      // The open sockets keep the process alive while the kernel runs; a request a kernel took
+      // with it when it exited must not hold the test file open until its deadline.
+      timer.unref();
       this.shellReplies.set(message.header.msg_id, (reply) => {
         clearTimeout(timer);
         this.shellReplies.delete(message.header.msg_id);
@@ -178,6 +189,7 @@ export class TestKernel {
       if (left <= 0) throw new Error(`no idle for ${msgId} within ${timeoutMs} ms; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
+        timer.unref();
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -194,6 +206,7 @@ export class TestKernel {
       if (left <= 0) throw new Error(`stdout never showed ${JSON.stringify(text)}; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
+        timer.unref();
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -202,7 +215,29 @@ export class TestKernel {
     }
   }
 
-  /** iopub messages that arrived after their request's idle (must stay empty); `starting` has no request. */
+  /** Waits for `count` messages of request `msgId` after its idle (late output), and takes them. */
+  async takeLate(msgId: string, count: number, timeoutMs = 30_000): Promise<Message[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const mine = this.iopubQueue.filter((m) => m.parent_header.msg_id === msgId);
+      if (mine.length >= count) {
+        for (const m of mine) this.iopubQueue.splice(this.iopubQueue.indexOf(m), 1);
+        return mine;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${mine.length} of ${count} late messages for ${msgId}; stderr:\n${this.stderr.join("")}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        timer.unref();
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** iopub messages that arrived after their request's idle and no test took; `starting` has no request. */
   lateMessages(): Message[] {
     return this.iopubQueue.filter((m) => m.parent_header.msg_id !== undefined);
   }
