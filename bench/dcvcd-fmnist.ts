@@ -14,8 +14,8 @@
  * k-means everywhere keeps the best of 10 starts (scikit-learn too).
  *
  * Options: --pretrain-epochs N (15), --channels a,b,c (16,32,64), --embedding-dim N (64), --epochs-per-round N (1),
- * --merges-per-main N (5), --fine-tune-samples N (8192), --max-rounds N (40), --seed N (0),
- * --cache DIR (~/.cache/cluelab/bench), --no-sklearn. --quick: 10,000 images, 1 pre-training epoch.
+ * --merges-per-main N (5), --fine-tune-samples N (8192), --max-rounds N (40), --pool-resolution X (1), --seed N (0),
+ * --cache DIR (~/.cache/cluelab/bench), --no-sklearn, --no-pixels (skip k-means on pixels, for DCvCD-only reruns). --quick: 10,000 images, 1 pre-training epoch.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
@@ -46,9 +46,11 @@ interface Settings {
   mergesPerMain: number;
   fineTuneSamples: number;
   maxRounds: number;
+  poolResolution: number;
   seed: number;
   cache: string;
   sklearn: boolean;
+  pixels: boolean;
 }
 
 export interface ResultRow extends Scores {
@@ -67,6 +69,11 @@ function settings(args: string[]): Settings {
     if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer, got ${value(name, "")}`);
     return v;
   };
+  const positive = (name: string, fallback: number) => {
+    const v = Number(value(name, String(fallback)));
+    if (!(v > 0)) throw new Error(`${name} must be a positive number, got ${value(name, "")}`);
+    return v;
+  };
   const quick = args.includes("--quick");
   const channels = value("--channels", "16,32,64").split(",").map(Number) as [number, number, number];
   return {
@@ -78,9 +85,11 @@ function settings(args: string[]): Settings {
     mergesPerMain: int("--merges-per-main", 5),
     fineTuneSamples: int("--fine-tune-samples", 8192),
     maxRounds: int("--max-rounds", quick ? 5 : 40),
+    poolResolution: positive("--pool-resolution", 1),
     seed: int("--seed", 0),
     cache: value("--cache", join(homedir(), ".cache", "cluelab", "bench")),
     sklearn: !args.includes("--no-sklearn"),
+    pixels: !args.includes("--no-pixels"),
   };
 }
 
@@ -120,12 +129,14 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
 
   // 1. k-means on pixels.
   let started = performance.now();
-  const onPixels = await kmeans({ data: pixels, rows: n, cols: 784 }, 10, { seed: s.seed, nInit: KMEANS_STARTS });
-  rows.push({ method: `k-means on pixels (cluelab, ${KMEANS_STARTS} starts)`, ...score(truth, onPixels.labels), seconds: elapsed(started) });
-  log(`k-means on pixels: ${fmt(rows.at(-1)!)}`);
-  if (s.sklearn) {
-    const peer = sklearnKmeans(pixels, n, s.seed, s.cache);
-    if (peer) rows.push({ method: `k-means on pixels (scikit-learn, ${KMEANS_STARTS} starts)`, ...score(truth, peer.labels), seconds: peer.seconds });
+  if (s.pixels) {
+    const onPixels = await kmeans({ data: pixels, rows: n, cols: 784 }, 10, { seed: s.seed, nInit: KMEANS_STARTS });
+    rows.push({ method: `k-means on pixels (cluelab, ${KMEANS_STARTS} starts)`, ...score(truth, onPixels.labels), seconds: elapsed(started) });
+    log(`k-means on pixels: ${fmt(rows.at(-1)!)}`);
+    if (s.sklearn) {
+      const peer = sklearnKmeans(pixels, n, s.seed, s.cache);
+      if (peer) rows.push({ method: `k-means on pixels (scikit-learn, ${KMEANS_STARTS} starts)`, ...score(truth, peer.labels), seconds: peer.seconds });
+    }
   }
 
   // 2. The backbone: SimCLR on the training images, cached.
@@ -180,6 +191,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       mergesPerMain: s.mergesPerMain,
       fineTuneSamples: s.fineTuneSamples,
       maxRounds: s.maxRounds,
+      poolResolution: s.poolResolution,
       seed: s.seed,
       onRound: (r) =>
         log(`  round ${r.round}: pool ${r.poolBefore} → ${r.poolAfter}, ${r.isolatedCommunities} isolated, ${r.merges.length} merges, ` +

@@ -254,6 +254,7 @@ test("bad DCvCD inputs are rejected with errors that say what to do", async () =
   const eye = { data: Float32Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0)), rows: 6, cols: 6 };
   await assert.rejects(run({ embeddings: eye }, { k: 2 }), /the similarity graph has no edge in any initial cluster/);
   await assert.rejects(run({ embeddings: z }, { k: 2, rho: 1.5 }), /option rho must be a quantile in \(0, 1\], got 1.5/);
+  await assert.rejects(run({ embeddings: z }, { k: 2, poolResolution: 0 }), /option poolResolution must be > 0, got 0/);
 });
 
 test("the fine-tuning optimiser takes the same steps as torch.optim.SGD(momentum, weight_decay)", async () => {

@@ -24,8 +24,13 @@ export interface DcvcdOptions {
   learningRate: number;
   momentum: number;
   weightDecay: number;
-  /** Resolution of every Leiden run (1). */
+  /** Resolution of the Leiden runs that split each initial cluster (1). */
   resolution: number;
+  /**
+   * Resolution of the Leiden run on the pool each round (paper: 1, the same as every run). Higher
+   * splits the pool into more, smaller and purer isolated communities, so merging is more gradual.
+   */
+  poolResolution: number;
   /** Greedy merging: isolated communities one main community may absorb per round (paper: 1). */
   mergesPerMain: number;
   /** Fine-tune on at most this many main-community samples per epoch, drawn afresh each epoch (paper: all). */
@@ -51,6 +56,7 @@ export const PAPER_DEFAULTS: Readonly<Omit<DcvcdOptions, "k">> = Object.freeze({
   momentum: 0.9,
   weightDecay: 5e-4,
   resolution: 1,
+  poolResolution: 1,
   mergesPerMain: 1,
   fineTuneSamples: Infinity,
   maxRounds: 100,
@@ -82,6 +88,7 @@ export function resolveOptions(options: Partial<DcvcdOptions> = {}): DcvcdOption
   check(o.momentum >= 0 && o.momentum < 1, "momentum", "in [0, 1)");
   check(o.weightDecay >= 0, "weightDecay", "≥ 0");
   check(o.resolution > 0, "resolution", "> 0");
+  check(o.poolResolution > 0, "poolResolution", "> 0");
   check(Number.isInteger(o.mergesPerMain) && o.mergesPerMain >= 1, "mergesPerMain", "an integer ≥ 1");
   check(o.fineTuneSamples >= 1, "fineTuneSamples", "≥ 1 (Infinity: all)");
   check(Number.isInteger(o.maxRounds) && o.maxRounds >= 1, "maxRounds", "an integer ≥ 1");

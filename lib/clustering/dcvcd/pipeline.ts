@@ -208,7 +208,7 @@ export async function run(input: DcvcdInput, options: Partial<DcvcdOptions> & Ru
     const pool = Int32Array.from(mainOf.keys()).filter((i) => mainOf[i]! < 0);
     const poolGraph = await subsetGraph(selectRows(z, pool), o.graph);
     const poolCsr = toCsr(poolGraph);
-    const { membership } = leidenCsr(poolCsr, { resolution: o.resolution, seed: o.seed + round });
+    const { membership } = leidenCsr(poolCsr, { resolution: o.poolResolution, seed: o.seed + round });
     const edgeless = Array.from(pool).filter((_, p) => poolCsr.offsets[p + 1] === poolCsr.offsets[p]);
     if (edgeless.length) {
       const nearest = nearestCentroid(z, edgeless, centroids(z, mainOf, K), K);
