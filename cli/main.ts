@@ -45,6 +45,15 @@ program.addCommand(buildNativeCommand());
 program.addCommand(trainCommand());
 program.addCommand(ablateCommand());
 
+// addCommand does not pass the program's error settings on: every subcommand names its own help.
+(function hintHelp(commands: readonly Command[], path: string): void {
+  for (const command of commands) {
+    const name = `${path} ${command.name()}`;
+    command.showHelpAfterError(`(run \`${name} --help\` for its options)`).showSuggestionAfterError();
+    hintHelp(command.commands, name);
+  }
+})(program.commands, "cluelab");
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

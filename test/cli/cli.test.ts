@@ -30,10 +30,14 @@ describe("cluelab CLI", () => {
     assert.match(r.stderr, /Did you mean doctor\?/);
   });
 
-  it("an unknown flag is an error", async () => {
+  it("an unknown flag is an error that suggests the flag and names the subcommand's help", async () => {
     const r = await cluelab(["doctor", "--jsn"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown option '--jsn'/);
+    assert.match(r.stderr, /Did you mean --json\?/);
+    assert.match(r.stderr, /run `cluelab doctor --help` for its options/);
+    const nested = await cluelab(["data", "download", "--dri", "x"]);
+    assert.match(nested.stderr, /run `cluelab data download --help` for its options/);
   });
 
   it("a bad option value is an error naming what was expected", async () => {
