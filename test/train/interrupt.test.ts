@@ -83,12 +83,18 @@ describe("interrupting a training cell in the kernel", () => {
     const kernel = await TestKernel.start({ directory: dir, env: { CLUELAB_INTERRUPT_GRACE_MS: "20" } });
     try {
       await kernel.execute(SETUP, {}, 120_000);
-      const { outputs } = await interruptWhen(kernel, `await trainer.fit({ train: batches, epochs: 3, callbacks: log });`, /^step 1 /m);
+      // From the second forward pass on, the step spins synchronously for seconds after the forward
+      // pass, inside the gradient tape: the interrupt then always lands mid-step (on a fast backend
+      // a narrow step can finish within the grace, and the interrupt would fall between steps).
+      const slowed =
+        `const apply = model.apply.bind(model);\nlet forwards = 0;\n` +
+        `model.apply = (x, options) => { const y = apply(x, options); if (++forwards >= 2) { const end = Date.now() + 10_000; while (Date.now() < end); } return y; };\n`;
+      const { outputs } = await interruptWhen(kernel, `${slowed}await trainer.fit({ train: batches, epochs: 3, callbacks: log });`, /^step 1 /m);
       const errors = ofType(outputs, "error");
       assert.equal(errors.length, 1, "the kernel reports the cut-off cell");
       assert.match(String(errors[0]!.content.evalue), /did not yield within the grace period/);
       const next = await kernel.execute(
-        `const before = trainer.step;\nconst w0 = model.trainableWeights[0]!.dataSync().slice();\nconst r = await trainer.fit({ train: batches, epochs: 3, maxSteps: before + 1, callbacks: log });\n` +
+        `model.apply = apply;\nconst before = trainer.step;\nconst w0 = model.trainableWeights[0]!.dataSync().slice();\nconst r = await trainer.fit({ train: batches, epochs: 3, maxSteps: before + 1, callbacks: log });\n` +
           `const moved = model.trainableWeights[0]!.dataSync().some((v, i) => v !== w0[i]);\n` +
           `const state = (tf.engine() as unknown as { state: { kernelDepth: number; scopeStack: unknown[] } }).state;\n` +
           `console.log(\`from \${before} to \${r.step}: \${r.reason}, kernel depth \${state.kernelDepth}, open scopes \${state.scopeStack.length}, weights moved \${moved}\`);`,
