@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { OWN_MODULES } from "./paths.js";
 import { readConnectionFile } from "./wire/connection.js";
 import { interruptBuffer } from "./runtime/abort.js";
+import { installAsyncStackReset } from "./runtime/async-stack.js";
 import { inputBuffer } from "./runtime/prompt.js";
 import { Runtime } from "./runtime/runtime.js";
 import type { FromMain, Lifecycle, ToMain } from "./threads/messages.js";
@@ -49,6 +50,7 @@ export async function startKernel(options: KernelOptions): Promise<void> {
     log: process.env.CLUELAB_DEBUG ? log : () => {},
   });
   runtime.install();
+  installAsyncStackReset();
   // SIGINT is the signal worker's (it catches it even while a cell keeps this thread busy, and its
   // watchdog's handler then replaces this one); this listener covers the start-up, until that
   // thread waits, instead of Node's default (exit).

@@ -8,13 +8,14 @@
  * handles when it yields), so a loop that checks it stops with its state intact; the main thread
  * abandons a cell stuck on a promise after the grace period. Only when the main thread does not answer within the grace period — it is
  * running JavaScript without yielding — the worker terminates that execution through the
- * inspector, which unwinds the user's code and leaves every variable and the event loop intact.
+ * inspector (stop-main.ts), which unwinds the user's code and leaves every variable and the event
+ * loop intact.
  */
-import { Session } from "node:inspector";
 import type { ExecuteContext, ExecuteOutcome, Interpreter, KernelCore, Output, RequestContext } from "../protocol/core.js";
 import type { CompleteReply, ExecuteRequest, InspectReply, IsCompleteReply, JsonObject } from "../protocol/messages.js";
 import { markInterrupted } from "../runtime/abort.js";
 import { answerPrompt } from "../runtime/prompt.js";
+import { mainThreadStopper } from "./stop-main.js";
 import type { Requester } from "./worker-client.js";
 import { InputState, type FromMain, type ToMain } from "./messages.js";
 
@@ -59,12 +60,7 @@ export class ThreadBridge implements Interpreter {
   private readonly terminateMain: () => void;
 
   constructor(private readonly options: BridgeOptions) {
-    if (options.terminateMain) this.terminateMain = options.terminateMain;
-    else {
-      const session = new Session();
-      session.connectToMainThread();
-      this.terminateMain = () => session.post("Runtime.terminateExecution");
-    }
+    this.terminateMain = options.terminateMain ?? mainThreadStopper(options.log);
   }
 
   /** Every message from the main thread comes here. */
