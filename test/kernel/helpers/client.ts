@@ -177,56 +177,57 @@ export class TestKernel {
   }
 
   /** Waits for the idle of `msgId` and returns its iopub messages (busy … idle). */
-  async collect(msgId: string, timeoutMs = 60_000): Promise<Message[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const mine = this.iopubQueue.filter((m) => m.parent_header.msg_id === msgId);
-      if (mine.some((m) => m.header.msg_type === "status" && m.content.execution_state === "idle")) {
-        for (const m of mine) this.iopubQueue.splice(this.iopubQueue.indexOf(m), 1);
-        return mine;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no idle for ${msgId} within ${timeoutMs} ms; stderr:\n${this.stderr.join("")}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        timer.unref();
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  collect(msgId: string, timeoutMs = 60_000): Promise<Message[]> {
+    return this.takeWhen(
+      msgId,
+      (mine) => mine.some((m) => m.header.msg_type === "status" && m.content.execution_state === "idle"),
+      timeoutMs,
+      () => `no idle for ${msgId} within ${timeoutMs} ms`,
+    );
   }
 
   /** Waits until some request's stdout shows `text` (without consuming it). */
   async waitForStdout(text: string, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.iopubQueue.some((m) => m.header.msg_type === "stream" && String(m.content.text).includes(text))) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`stdout never showed ${JSON.stringify(text)}; stderr:\n${this.stderr.join("")}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        timer.unref();
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await this.waitUntil(
+      () => this.iopubQueue.some((m) => m.header.msg_type === "stream" && String(m.content.text).includes(text)) || undefined,
+      timeoutMs,
+      () => `stdout never showed ${JSON.stringify(text)}`,
+    );
   }
 
   /** Waits for `count` messages of request `msgId` after its idle (late output), and takes them. */
-  async takeLate(msgId: string, count: number, timeoutMs = 30_000): Promise<Message[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const mine = this.iopubQueue.filter((m) => m.parent_header.msg_id === msgId);
-      if (mine.length >= count) {
+  takeLate(msgId: string, count: number, timeoutMs = 30_000): Promise<Message[]> {
+    return this.takeWhen(msgId, (mine) => mine.length >= count, timeoutMs, () => `${this.mine(msgId).length} of ${count} late messages for ${msgId}`);
+  }
+
+  private mine(msgId: string): Message[] {
+    return this.iopubQueue.filter((m) => m.parent_header.msg_id === msgId);
+  }
+
+  /** Waits until the queued messages of `msgId` satisfy `ready`, then takes them out of the queue. */
+  private takeWhen(msgId: string, ready: (mine: Message[]) => boolean, timeoutMs: number, failure: () => string): Promise<Message[]> {
+    return this.waitUntil(
+      () => {
+        const mine = this.mine(msgId);
+        if (!ready(mine)) return undefined;
         for (const m of mine) this.iopubQueue.splice(this.iopubQueue.indexOf(m), 1);
         return mine;
-      }
+      },
+      timeoutMs,
+      failure,
+    );
+  }
+
+  /** Re-runs `check` whenever a message arrives until it returns a value, or fails after `timeoutMs`. */
+  private async waitUntil<T>(check: () => T | undefined, timeoutMs: number, failure: () => string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = check();
+      if (found !== undefined) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${mine.length} of ${count} late messages for ${msgId}; stderr:\n${this.stderr.join("")}`);
+      if (left <= 0) throw new Error(`${failure()}; stderr:\n${this.stderr.join("")}`);
       await new Promise<void>((resolve) => {
+        // Unreferenced: a wait must not hold the test file open once the kernel is gone.
         const timer = setTimeout(resolve, left);
         timer.unref();
         this.waiters.push(() => {
