@@ -163,15 +163,19 @@ CLUE_HOT static void softmaxRows(float* __restrict y, const float* __restrict x,
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
+    // SIMD lanes for the max and the sum (a NaN anywhere still makes the whole row NaN).
     float m = xr[0];
-    for (int64_t j = 1; j < cols; j++) m = xr[j] > m ? xr[j] : m;
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 1; j < cols; j++) m = std::max(m, xr[j]);
     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < cols; j++) {
       float e = fexp(xr[j] - m);
       yr[j] = e;
       s += e;
     }
     float inv = 1.0f / s;
+#pragma omp simd
     for (int64_t j = 0; j < cols; j++) yr[j] *= inv;
   }
 }
