@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
-import { adamwStep } from "../../lib/engine/fused/index.js";
+import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
@@ -80,6 +80,19 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         tf.matMul(t([9000, 12], 75), t([9000, 16], 76), true, false), // weight gradient: partial sums over the inner dimension
         tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias, activation: "relu" }),
         tf.fused.matMul({ a: t([30, 17, 9], 77) as tf.Tensor3D, b: t([30, 9, 21], 78) as tf.Tensor3D, bias: t([21], 79), activation: "elu" }),
+      ];
+    } },
+  { name: "fused nearestCenter: ties go to the lowest index, NaN as argmax treats it, ragged sizes", run: () => {
+      const c = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0]]; // center 3 duplicates center 1; center 4 is zero
+      const x = [[0.1, 2, 0.1], [0, 0, 0], [-1, -1, -1], [NaN, 1, 0], [0, 0, 5]];
+      const nanFirst = [[NaN, 0, 0], ...c.slice(1)], nanLater = [c[0]!, c[1]!, [0, NaN, 1], c[3]!, c[4]!];
+      return [
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([c])),
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([nanFirst])),
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([nanLater])),
+        nearestCenter(t([2, 150, 16], 80) as tf.Tensor3D, t([2, 40, 16], 81) as tf.Tensor3D),
+        nearestCenter(t([3, 37, 5], 82) as tf.Tensor3D, t([3, 19, 5], 83) as tf.Tensor3D),
+        nearestCenter(t([2, 9, 4], 84) as tf.Tensor3D, t([2, 1, 4], 85) as tf.Tensor3D),
       ];
     } },
   { name: "conv2d: dilation, explicit asymmetric padding, ceil rounding, fused bias + relu", run: () => {
