@@ -1,5 +1,6 @@
-// Matrix products: dnnl_sgemm (oneDNN's JIT GEMM, row-major, single-threaded per call) on
-// pieces of the product spread over the pool — rows, columns, the batch, or the inner dimension
+// Matrix products: dnnl_sgemm (oneDNN's JIT GEMM, row-major, single-threaded per call) or, for
+// small and skinny shapes, the hand-written kernel (small_gemm.cc), on pieces of the product
+// spread over the pool — rows, columns, the batch, or the inner dimension
 // with partial sums — with bias and activation applied while each piece is in cache.
 #include <dnnl.h>
 
