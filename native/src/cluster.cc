@@ -3,6 +3,7 @@
 // [pixels × centers] one-hot matrices their compositions multiply with.
 #include <vector>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -64,67 +65,74 @@ void l2NormalizeGrad(const Args& args) {
                [&](int64_t r0, int64_t r1) { normalizeGradRows(dx, dy, x, r0, r1, cols, eps); });
 }
 
-/** sim[p][j] = xn[p]·ct[:, j] for 4 points at once, so each pass over the centers serves four. */
-CLUE_HOT static void similarities4(float* __restrict sim, const float* __restrict xn, const float* __restrict ct, int64_t m, int64_t d) {
-  float* s0 = sim;
-  float* s1 = sim + m;
-  float* s2 = sim + 2 * m;
-  float* s3 = sim + 3 * m;
-  for (int64_t j = 0; j < m; j++) s0[j] = s1[j] = s2[j] = s3[j] = 0.0f;
-  for (int64_t k = 0; k < d; k++) {
-    const float x0 = xn[k], x1 = xn[d + k], x2 = xn[2 * d + k], x3 = xn[3 * d + k];
-    const float* row = ct + k * m;
-    for (int64_t j = 0; j < m; j++) {
-      float c = row[j];
-      s0[j] += x0 * c;
-      s1[j] += x1 * c;
-      s2[j] += x2 * c;
-      s3[j] += x3 * c;
-    }
-  }
-}
+/**
+ * The index of the first maximum of v[0..m), as argmax does: a NaN at v[0] wins (nothing compares
+ * greater), a later NaN never does. Lanes of running maxima, then the first position of the max.
+ */
+typedef float F16 __attribute__((vector_size(64)));
+typedef int32_t I16 __attribute__((vector_size(64)));
 
 CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
   float best = v[0];
-  // A vector max (the order of comparisons does not change the maximum), then its first position.
-#pragma omp simd reduction(max : best)
-  for (int64_t j = 1; j < m; j++) best = v[j] > best ? v[j] : best;
-  for (int64_t j = 0; j < m; j++) {
-    if (v[j] == best) return int32_t(j);
+  if (best != best) return 0;
+  // Per lane: the greatest value so far and where it first appeared (strictly greater replaces).
+  constexpr int kLanes = 16;
+  F16 lane = F16{} + best;
+  I16 at = I16{}, pos = I16{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  int64_t j = 0;
+  for (; j + kLanes <= m; j += kLanes) {
+    F16 x;
+    std::memcpy(&x, v + j, sizeof x);
+    I16 gt = x > lane;
+    lane = gt ? x : lane;
+    at = gt ? pos : at;
+    pos += kLanes;
   }
-  return 0;  // all NaN
+  int32_t first = 0;
+  for (; j < m; j++) {
+    if (v[j] > best) {
+      best = v[j];
+      first = int32_t(j);
+    }
+  }
+  // Across lanes: the greatest value, and of its lanes the earliest position.
+  for (int l = 0; l < kLanes; l++) {
+    if (lane[l] > best || (lane[l] == best && at[l] < first)) {
+      best = lane[l];
+      first = at[l];
+    }
+  }
+  return first;
 }
 
 /**
  * nearestCenter(index, x, centers, groups, n, m, d): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
- * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). Each
- * point's similarities to all centers are one vector pass over the transposed centers.
+ * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). A block
+ * of points' similarities to all centers is one small GEMM (gemm.h) against the normalised,
+ * transposed centers, then an argmax per row while the block is in cache.
  */
 void nearestCenter(const Args& args) {
   int64_t groups = args.integer(3), n = args.integer(4), m = args.integer(5), d = args.integer(6);
   int32_t* index = args.i32(0, size_t(groups * n));
   const float* x = args.f32(1, size_t(groups * n * d));
   const float* c = args.f32(2, size_t(groups * m * d));
-  const int64_t block = 256;
+  if (m <= 0 && groups * n > 0) throw Error("nearestCenter: there are no centers to choose from (M = 0)");
+  const int64_t block = 64;
   int64_t tiles = (n + block - 1) / block;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {
-    std::vector<float> xn(static_cast<size_t>(4 * d)), cn(static_cast<size_t>(m * d)), ct(static_cast<size_t>(m * d)), sim(static_cast<size_t>(4 * m));
+    std::vector<float> xn(size_t(block * d)), cn(size_t(m * d)), ct(size_t(m * d)), sim(size_t(block * m));
     int64_t normalisedGroup = -1;
     for (int64_t q = q0; q < q1; q++) {
-      int64_t g = q / tiles, i0 = (q % tiles) * block, i1 = std::min(n, i0 + block);
+      int64_t g = q / tiles, i0 = (q % tiles) * block, rows = std::min(n, i0 + block) - i0;
       if (g != normalisedGroup) {
         normalizeRows(cn.data(), c + g * m * d, 0, m, d, kNormEps);
         for (int64_t j = 0; j < m; j++)
           for (int64_t k = 0; k < d; k++) ct[size_t(k * m + j)] = cn[size_t(j * d + k)];
         normalisedGroup = g;
       }
-      for (int64_t i = i0; i < i1; i += 4) {
-        int64_t count = std::min<int64_t>(4, i1 - i);
-        // A short last group repeats its first point; only `count` results are kept.
-        for (int64_t p = 0; p < 4; p++) normalizeRows(xn.data() + p * d, x + (g * n + i + (p < count ? p : 0)) * d, 0, 1, d, kNormEps);
-        similarities4(sim.data(), xn.data(), ct.data(), m, d);
-        for (int64_t p = 0; p < count; p++) index[g * n + i + p] = firstMax(sim.data() + p * m, m);
-      }
+      normalizeRows(xn.data(), x + (g * n + i0) * d, 0, rows, d, kNormEps);
+      gemm(Gemm{false, false, rows, m, d, d, m, m, xn.data(), ct.data(), sim.data()});
+      for (int64_t p = 0; p < rows; p++) index[g * n + i0 + p] = firstMax(sim.data() + p * m, m);
     }
   });
 }

@@ -1,10 +1,12 @@
-// Matrix products: dnnl_sgemm (oneDNN's JIT GEMM, row-major, single-threaded per call) on
-// pieces of the product spread over the pool — rows, columns, the batch, or the inner dimension
+// Matrix products: dnnl_sgemm (oneDNN's JIT GEMM, row-major, single-threaded per call) or, for
+// small and skinny shapes, the hand-written kernel (small_gemm.cc), on pieces of the product
+// spread over the pool — rows, columns, the batch, or the inner dimension
 // with partial sums — with bias and activation applied while each piece is in cache.
 #include <dnnl.h>
 
 #include <vector>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -29,21 +31,36 @@ CLUE_HOT static void epilogue(float* c, const float* bias, int64_t rows, int64_t
   }
 }
 
-/** One product op(A)·op(B) → C with explicit leading dimensions (row-major). */
-struct Gemm {
-  bool ta, tb;
-  int64_t m, n, k, lda, ldb, ldc;
-  const float* a;
-  const float* b;
-  float* c;
-};
+// Which kernel a product runs on: 0 the measured choice (useSmall), 1 always dnnl_sgemm, 2 always
+// the hand-written one (builds that compare the two).
+#ifndef CLUE_GEMM_POLICY
+#define CLUE_GEMM_POLICY 0
+#endif
 
-static void sgemm(const Gemm& g, float beta = 0.0f) {
-  if (g.k == 0) {
-    for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
+/**
+ * Whether the hand-written kernel beats dnnl_sgemm on this shape, from single-threaded timings
+ * of CLUE_nano's products on AVX-512 (Zen 4): it wins on every product under 64³ multiply-adds
+ * (sgemm's per-call cost dominates, 3–4× on batches of 16×16×16), on 16 columns (1.4×), and on
+ * up to 64 columns with a short inner dimension; sgemm stays ahead by 10–30% from 128 columns,
+ * on 32 columns with a long inner dimension, and on tall weight gradients with 32+ rows.
+ */
+static bool useSmall(const Gemm& g) {
+  if (CLUE_GEMM_POLICY != 0) return CLUE_GEMM_POLICY == 2;
+  if (double(g.m) * double(g.n) * double(g.k) <= 64.0 * 64.0 * 64.0) return true;
+  if (g.n <= 16) return !(g.m >= 32 && g.k > 8 * g.m);
+  if (g.n <= 64) return g.k <= 64 || g.n > 32;
+  return false;
+}
+
+void gemm(const Gemm& g, bool accumulate) {
+  if (useSmall(g) && smallGemm(g, accumulate)) return;
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0) {
+    if (!accumulate)
+      for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
     return;
   }
-  dnnl_status_t s = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, 1.0f, g.a, g.lda, g.b, g.ldb, beta, g.c, g.ldc);
+  dnnl_status_t s = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, 1.0f, g.a, g.lda, g.b, g.ldb, accumulate ? 1.0f : 0.0f, g.c, g.ldc);
   if (s != dnnl_success) throw Error("dnnl_sgemm failed with status " + std::to_string(int(s)));
 }
 
@@ -89,7 +106,7 @@ static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
       Gemm p = innerOf(g, k0, k1);
       p.c = partial.data() + i * g.m * g.n;
       p.ldc = g.n;
-      sgemm(p);
+      gemm(p);
     });
     parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
@@ -107,15 +124,15 @@ static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
   if (chunks > 1 && g.m >= g.n && g.m >= 2 * chunks) {
     parallel_chunks(g.m, chunks, [&](int64_t r0, int64_t r1, int64_t) {
       Gemm p = rowsOf(g, r0, r1);
-      sgemm(p);
+      gemm(p);
       if (bias || act != kLinear) epilogue(p.c, bias, p.m, p.n, p.ldc, act, alpha);
     });
     return;
   }
   if (chunks > 1 && g.n >= 2 * chunks) {
-    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { sgemm(colsOf(g, c0, c1)); });
+    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { gemm(colsOf(g, c0, c1)); });
   } else {
-    sgemm(g);
+    gemm(g);
   }
   if (bias || act != kLinear) {
     parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)),
@@ -158,7 +175,7 @@ void matmul(const Args& args) {
     parallel_for(batch, grain, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) {
         Gemm p = item(i);
-        sgemm(p);
+        gemm(p);
         if (bias || act != kLinear) epilogue(p.c, bias, m, n, n, act, alpha);
       }
     });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
-import { adamwStep } from "../../lib/engine/fused/index.js";
+import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
@@ -56,6 +56,43 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         tf.fused.matMul({ a, b: b.expandDims(0) as tf.Tensor3D, bias: fullBias, activation: "prelu", preluActivationWeights: alpha }),
         tf.matMul(t([1, 4, 6], 21), t([3, 6, 2], 22)),
         tf.matMul(t([3, 6, 4], 23), t([6, 2], 24), true, false),
+      ];
+    } },
+  { name: "matMul small-matrix kernel: tiny batched products, every transpose, broadcast batch, ragged n and k, k = 1", run: () => {
+      const out: tf.Tensor[] = [];
+      // [batch, m, n, k]: 16s exactly, ragged tails (n, k not multiples of 16), several column panels (n = 70)
+      for (const [batch, m, n, k] of [[9, 16, 16, 16], [37, 5, 19, 13], [3, 11, 70, 9], [600, 3, 17, 20]]) {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+          const a = t(ta ? [batch!, k!, m!] : [batch!, m!, k!], 40 + batch! + (ta ? 1 : 0));
+          const b = t(tb ? [batch!, n!, k!] : [batch!, k!, n!], 50 + n! + (tb ? 1 : 0));
+          out.push(tf.matMul(a, b, ta, tb));
+        }
+      }
+      out.push(tf.matMul(t([1, 7, 12], 60), t([40, 12, 21], 61)), tf.matMul(t([40, 7, 12], 62), t([12, 21], 63), false, false));
+      out.push(tf.matMul(t([40, 12, 7], 64), t([1, 21, 12], 65), true, true));
+      out.push(tf.matMul(t([300, 1], 66), t([1, 7], 67)), tf.matMul(t([4, 1, 30], 68), t([4, 1, 9], 69), true, false));
+      return out;
+    } },
+  { name: "matMul small-matrix kernel: long rows split over threads, a tall inner dimension, bias and activation", run: () => {
+      const x = t([5000, 24], 70), w = t([24, 40], 71), bias = t([40], 72);
+      return [
+        tf.matMul(x, w), tf.matMul(w, x, true, true), tf.matMul(t([3000, 16], 73), t([16, 16], 74)),
+        tf.matMul(t([9000, 12], 75), t([9000, 16], 76), true, false), // weight gradient: partial sums over the inner dimension
+        tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias, activation: "relu" }),
+        tf.fused.matMul({ a: t([30, 17, 9], 77) as tf.Tensor3D, b: t([30, 9, 21], 78) as tf.Tensor3D, bias: t([21], 79), activation: "elu" }),
+      ];
+    } },
+  { name: "fused nearestCenter: ties go to the lowest index, NaN as argmax treats it, ragged sizes", run: () => {
+      const c = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0]]; // center 3 duplicates center 1; center 4 is zero
+      const x = [[0.1, 2, 0.1], [0, 0, 0], [-1, -1, -1], [NaN, 1, 0], [0, 0, 5]];
+      const nanFirst = [[NaN, 0, 0], ...c.slice(1)], nanLater = [c[0]!, c[1]!, [0, NaN, 1], c[3]!, c[4]!];
+      return [
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([c])),
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([nanFirst])),
+        nearestCenter(tf.tensor3d([x]), tf.tensor3d([nanLater])),
+        nearestCenter(t([2, 150, 16], 80) as tf.Tensor3D, t([2, 40, 16], 81) as tf.Tensor3D),
+        nearestCenter(t([3, 37, 5], 82) as tf.Tensor3D, t([3, 19, 5], 83) as tf.Tensor3D),
+        nearestCenter(t([2, 9, 4], 84) as tf.Tensor3D, t([2, 1, 4], 85) as tf.Tensor3D),
       ];
     } },
   { name: "conv2d: dilation, explicit asymmetric padding, ceil rounding, fused bias + relu", run: () => {

@@ -1,0 +1,32 @@
+// One single-threaded matrix product, shared by the GEMM kernel (gemm.cc) and the fused kernels
+// that multiply small blocks (cluster.cc).
+#pragma once
+#include <cstdint>
+
+namespace clue {
+
+/** One product op(A)·op(B) → C with explicit leading dimensions (row-major). */
+struct Gemm {
+  bool ta, tb;
+  int64_t m, n, k, lda, ldb, ldc;
+  const float* a;
+  const float* b;
+  float* c;
+};
+
+/**
+ * C = op(A)·op(B), or C += op(A)·op(B) with `accumulate`, on the calling thread: the hand-written
+ * kernel (small_gemm.cc) for the shapes where it beats oneDNN's, dnnl_sgemm for the rest.
+ */
+void gemm(const Gemm& g, bool accumulate = false);
+
+/**
+ * The hand-written kernel: register-blocked FMAs over rows of C with op(B) in a packed panel.
+ * Returns false (and does nothing) where this CPU has neither AVX-512 nor AVX2 with FMA.
+ */
+bool smallGemm(const Gemm& g, bool accumulate);
+
+/** Whether smallGemm runs on this CPU. */
+bool smallGemmAvailable();
+
+}  // namespace clue
