@@ -106,6 +106,31 @@ CLUE_HOT static void floatRow(int op, float* __restrict o, const float* __restri
   }
 }
 
+// Rows [q0, q1) of a rank-2 broadcast (a bias over rows, a per-row scale): the op is chosen once
+// and the row loop runs inside, so short rows (16–64 channels) pay no per-row dispatch.
+#define CLUE_ROWS(EXPR)                                    \
+  for (int64_t q = q0; q < q1; q++) {                      \
+    const float* __restrict a = A + q * sa0;               \
+    const float* __restrict b = B + q * sb0;               \
+    float* __restrict o = O + q * n;                       \
+    CLUE_ROW(EXPR)                                         \
+  }
+
+CLUE_HOT static void floatRows(int op, float* __restrict O, const float* __restrict A, int64_t sa0, int64_t as, const float* __restrict B,
+                               int64_t sb0, int64_t bs, int64_t q0, int64_t q1, int64_t n) {
+  switch (op) {
+    case kAdd: CLUE_ROWS(x + y) break;
+    case kSub: CLUE_ROWS(x - y) break;
+    case kMul: CLUE_ROWS(x * y) break;
+    case kDiv: CLUE_ROWS(x / y) break;
+    case kMax: CLUE_ROWS(x != x ? x : (y != y ? y : (x > y ? x : y))) break;
+    case kMin: CLUE_ROWS(x != x ? x : (y != y ? y : (x < y ? x : y))) break;
+    case kSquaredDifference: CLUE_ROWS((x - y) * (x - y)) break;
+    case kPow: CLUE_ROWS(std::pow(x, y)) break;
+    default: break;
+  }
+}
+
 template <class In>
 static void compareRow(int op, uint8_t* __restrict o, const In* __restrict a, int64_t as, const In* __restrict b, int64_t bs, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
@@ -182,6 +207,19 @@ void binary(const Args& args) {
     float* o = args.f32(1, size_t(total));
     const float* a = args.f32(2, size_t(spanA));
     const float* b = args.f32(3, size_t(spanB));
+    std::vector<int64_t> cs(shape), ca(sa), cb(sb);
+    collapseDims(cs, ca, cb);
+    if (cs.size() == 1 && (ca[0] == 0 || ca[0] == 1) && (cb[0] == 0 || cb[0] == 1)) {
+      // One long row (same shapes, or a scalar): cut into pieces for the pool.
+      parallel_for(cs[0], kGrain, [&](int64_t i0, int64_t i1) { floatRow(op, o + i0, a + i0 * ca[0], ca[0], b + i0 * cb[0], cb[0], i1 - i0); });
+      return;
+    }
+    if (cs.size() == 2 && (ca[1] == 0 || ca[1] == 1) && (cb[1] == 0 || cb[1] == 1)) {
+      int64_t rows = cs[0], n = cs[1];
+      parallel_for(rows, std::max<int64_t>(1, kGrain / n),
+                   [&](int64_t q0, int64_t q1) { floatRows(op, o, a, ca[0], ca[1], b, cb[0], cb[1], q0, q1, n); });
+      return;
+    }
     forEachRow(shape, sa, sb, [&](int64_t oo, int64_t oa, int64_t ob, int64_t ia, int64_t ib, int64_t n) {
       floatRow(op, o + oo, a + oa, ia, b + ob, ib, n);
     });

@@ -43,6 +43,16 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
       const nan = tf.tensor1d([NaN, -1, 2, NaN]);
       return [tf.where(tf.greater(a, 0), a, tf.mul(a, -2)), tf.addN([a, a, tf.mul(a, 2)]), tf.sub(a, b), tf.div(b, tf.add(a, 3)), tf.squaredDifference(a, b), tf.pow(tf.abs(a), b), tf.relu(nan), tf.maximum(nan, 0), tf.minimum(nan, 1)];
     } },
+  { name: "float arithmetic on long rows (split over the pool) and rank-2 broadcasts (bias rows, per-row scales, both sides)", run: () => {
+      const big = t([300, 1, 130], 30, -2, 2), same = t([300, 1, 130], 31, -2, 2), row = t([130], 32, 0.5, 2), col = t([300, 1, 1], 33, 0.5, 2);
+      const withNaN = tf.mul(big, tf.tensor1d(Array.from({ length: 130 }, (_, i) => (i % 17 === 3 ? NaN : 1))));
+      return [
+        tf.add(big, same), tf.mul(big, same), tf.sub(same, big), tf.div(big, tf.add(tf.abs(same), 0.5)),
+        tf.add(big, row), tf.sub(row, big), tf.mul(big, col), tf.div(col, tf.add(tf.abs(big), 0.5)),
+        tf.maximum(withNaN, row), tf.minimum(row, withNaN), tf.squaredDifference(big, col), tf.pow(tf.abs(big), row),
+        tf.add(big, tf.scalar(3)), tf.mul(tf.scalar(-2), big),
+      ];
+    } },
   { name: "addN over 40 tensors (more arguments than the addon's usual buffer)", run: () => [tf.addN(Array.from({ length: 40 }, (_, i) => t([3, 5], 100 + i)))] },
   { name: "unary maps (clip, leaky relu, elu, selu, softplus, step, sign, round, floor, log1p)", run: () => {
       const x = t([40], 15, -6, 6);
