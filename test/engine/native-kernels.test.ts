@@ -250,7 +250,8 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
   }
 
   it("routes multiplier 1 with 16·k channels to the hand-written kernels, everything else to oneDNN", () => {
-    const info = (x: number[], f: number[], strides: number) => tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, 1, "same", undefined, true);
+    const info = (x: number[], f: number[], strides: number, dilation = 1) =>
+      tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, dilation, "same", undefined, true);
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
     assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
     assert.equal(handWritten(CONV.forward, info([64, 4, 4, 512], [3, 3, 512, 1], 1)), false);
@@ -258,5 +259,6 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     assert.equal(handWritten(CONV.backwardWeights, info([64, 32, 32, 64], [3, 3, 64, 1], 2)), true);
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 24], [3, 3, 24, 1], 1)), false);
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 16], [3, 3, 16, 2], 1)), false);
+    assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1, 2)), false);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Convolutions (dense, depthwise, fused with bias and activation), their gradients, and 2-D
- * pooling with its gradients, on oneDNN in NHWC (depthwise with channel multiplier 1 on the
- * addon's own kernels). NCHW inputs go to the cpu kernels.
+ * pooling with its gradients, on oneDNN in NHWC (some depthwise cases on the addon's own
+ * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
 import type { NativeBackend } from "../backend.js";
@@ -57,14 +57,16 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwi
 
 /**
  * Whether a depthwise convolution runs on the addon's own kernels (depthwise.cc, channel
- * multiplier 1) rather than oneDNN: where they measured faster, side by side at batch 64 on
- * CLUE_nano's shapes. Data gradient: 1.07–1.25× at stride 1, 1.8× at stride 2. Forward: 1.2× at
- * 16 channels, 2× at stride 2, even on wider rows, slower on rows 4 wide. Filter gradient:
- * slower at stride 1 (0.7–0.9×), 1.2× at stride 2. Channel counts that are not a multiple of 16
- * leave a scalar remainder (2–3× slower): oneDNN.
+ * multiplier 1) rather than oneDNN: where they measured faster (`npm run bench -- depthwise`,
+ * batch 64 on CLUE_nano's shapes, 2 threads; oneDNN's time / ours). Data gradient: 1.1–1.3× at
+ * stride 1, 1.2–1.8× at stride 2. Forward: 1.1–1.2× at 16 channels, about even (0.94–1.15×) on
+ * rows 8–32 wide, 0.7–0.8× on rows 4 wide (kept on oneDNN), 1.25–2× at stride 2. Filter
+ * gradient: 0.6–1.07× at stride 1 (kept on oneDNN), 1.2–1.6× at stride 2. Channel counts that
+ * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN.
  */
 export function handWritten(mode: number, info: Info): boolean {
   if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0) return false;
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) return false;  // not measured
   const strided = info.strideHeight > 1 || info.strideWidth > 1;
   if (mode === CONV.backwardData) return true;
   if (mode === CONV.forward) return strided || info.outWidth >= 8;
