@@ -10,6 +10,7 @@ import { run as cluenet } from "./cluenet.js";
 import { run as data } from "./data.js";
 import { run as community } from "./community.js";
 import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
+import { run as depthwise } from "./depthwise.js";
 import { run as engine } from "./engine.js";
 import { run as kernel } from "./kernel.js";
 import { run as train } from "./train.js";
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   engine: { run: engine, about: "matMul, conv-net and cluster-attention training steps on every backend that loads, against the CPU's peak" },
   train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
+  depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
   "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a SimCLR small-CNN backbone + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
   community: { run: community, about: "Leiden on Fashion-MNIST's 70k kNN graph and a planted graph, against leidenalg, graphology's Louvain and the npm Leiden packages" },

@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
+import { CONV, convParams, handWritten } from "../../lib/engine/native/kernels/conv.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
@@ -217,5 +218,94 @@ describe("native backend memory", () => {
     optimizer.dispose();
     tf.dispose([w1, w2, x, y]);
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
+  before(async () => {
+    await loadBackend("cpu");
+    await loadBackend("native");
+  });
+
+  type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+  interface DwCase { x: number[]; f: number[]; strides: number | [number, number]; pad: Pad; dilations?: number; rounding?: "ceil" | "floor" }
+  const asymmetric: Pad = [[0, 0], [2, 0], [1, 2], [0, 0]];
+
+  // Through TensorFlow.js, native against cpu: shapes the router sends to the hand-written kernels
+  // (16·k channels), forward and both gradient kernels as the gradient code calls them.
+  const ROUTED: DwCase[] = [
+    { x: [2, 10, 9, 16], f: [3, 3, 16, 1], strides: 1, pad: "same" },
+    { x: [1, 11, 10, 32], f: [3, 3, 32, 1], strides: 2, pad: asymmetric },
+    { x: [3, 8, 12, 16], f: [5, 3, 16, 1], strides: 1, pad: "valid" },
+    { x: [1, 9, 9, 48], f: [3, 3, 48, 1], strides: [2, 1], pad: "same" },
+  ];
+  for (const c of ROUTED) {
+    it(`x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}: forward, dx, dFilter equal cpu's`, async () => {
+      const run = () => tf.tidy(() => {
+        const x = t(c.x, 50) as tf.Tensor4D, f = t(c.f, 51) as tf.Tensor4D;
+        const y = tf.depthwiseConv2d(x, f, c.strides, c.pad as "same");
+        const dy = t(y.shape, 52);
+        const attrs = { strides: c.strides, pad: c.pad, dilations: 1 };
+        const dx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: f }, { ...attrs, inputShape: c.x }) as tf.Tensor;
+        const dW = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: c.f }) as tf.Tensor;
+        return [y, dx, dW];
+      });
+      const expected = await computeOn("cpu", run);
+      const actual = await computeOn("native", run);
+      assert.equal(actual.leaked, 0, "native leaked tensors");
+      actual.values.forEach((values, k) => {
+        const { worst, at } = mismatch(values, expected.values[k]!, 1e-5, 1e-4);
+        assert.ok(worst <= 1, `${["y", "dx", "dFilter"][k]}: native ${values[at]} vs cpu ${expected.values[k]![at]} at ${at}`);
+      });
+    });
+  }
+
+  // The addon's kernels called directly for every mode, against oneDNN's grouped convolution
+  // (addon.conv): shapes the router keeps on oneDNN too (odd channel counts, dilation, ceil
+  // rounding, 1×1 and 5×5 filters), which cpu's gradient kernels cannot check (they ignore dilation).
+  const DIRECT: DwCase[] = [
+    { x: [2, 7, 9, 3], f: [3, 3, 3, 1], strides: 1, pad: "same" },
+    { x: [1, 13, 11, 24], f: [3, 3, 24, 1], strides: 2, pad: asymmetric },
+    { x: [2, 9, 8, 17], f: [3, 3, 17, 1], strides: 1, pad: "same", dilations: 2 },
+    { x: [1, 10, 10, 80], f: [5, 5, 80, 1], strides: 2, pad: 1, rounding: "ceil" },
+    { x: [2, 6, 5, 20], f: [1, 1, 20, 1], strides: 1, pad: "valid" },
+    { x: [1, 4, 4, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
+    { x: [2, 12, 19, 16], f: [3, 3, 16, 1], strides: 1, pad: "same" },
+  ];
+  for (const c of DIRECT) {
+    it(`addon.depthwise equals oneDNN: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
+      await tf.setBackend("native");
+      const addon = (tf.backend() as NativeBackend).addon;
+      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
+        c.dilations ?? 1, c.pad as "same", c.rounding, true);
+      const params = convParams(info, info.inChannels);
+      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 60), f = seeded(c.f.reduce((a, b) => a * b, 1), 61);
+      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 62);
+      const modes = [
+        { name: "y", mode: CONV.forward, size: dy.length, in1: x, in2: f },
+        { name: "dx", mode: CONV.backwardData, size: x.length, in1: dy, in2: f },
+        { name: "dFilter", mode: CONV.backwardWeights, size: f.length, in1: x, in2: dy },
+      ];
+      for (const m of modes) {
+        const mine = new Float32Array(m.size).fill(NaN), reference = new Float32Array(m.size);
+        addon.depthwise(m.mode, mine, m.in1, m.in2, params);
+        addon.conv(m.mode, reference, m.in1, m.in2, params);
+        const { worst, at } = mismatch(mine, reference, 1e-5, 1e-4);
+        assert.ok(worst <= 1, `${m.name}: depthwise ${mine[at]} vs oneDNN ${reference[at]} at ${at}`);
+      }
+    });
+  }
+
+  it("routes multiplier 1 with 16·k channels to the hand-written kernels, everything else to oneDNN", () => {
+    const info = (x: number[], f: number[], strides: number, dilation = 1) =>
+      tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, dilation, "same", undefined, true);
+    assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
+    assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
+    assert.equal(handWritten(CONV.forward, info([64, 4, 4, 512], [3, 3, 512, 1], 1)), false);
+    assert.equal(handWritten(CONV.backwardWeights, info([64, 32, 32, 64], [3, 3, 64, 1], 1)), false);
+    assert.equal(handWritten(CONV.backwardWeights, info([64, 32, 32, 64], [3, 3, 64, 1], 2)), true);
+    assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 24], [3, 3, 24, 1], 1)), false);
+    assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 16], [3, 3, 16, 2], 1)), false);
+    assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1, 2)), false);
   });
 });

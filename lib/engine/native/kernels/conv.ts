@@ -1,6 +1,7 @@
 /**
  * Convolutions (dense, depthwise, fused with bias and activation), their gradients, and 2-D
- * pooling with its gradients, on oneDNN in NHWC. NCHW inputs go to the cpu kernels.
+ * pooling with its gradients, on oneDNN in NHWC (some depthwise cases on the addon's own
+ * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
 import type { NativeBackend } from "../backend.js";
@@ -12,7 +13,8 @@ type Shape4 = [number, number, number, number];
 type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
 type Rounding = "floor" | "round" | "ceil" | undefined;
 
-const CONV = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
+/** The addon's conv/depthwise modes. */
+export const CONV = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
 const POOL = { maxForward: 0, avgForward: 1, maxBackward: 2, avgBackward: 3 } as const;
 
 const isNHWC = (attrs: Attrs) => attrs.dataFormat === undefined || attrs.dataFormat === "NHWC" || attrs.dataFormat === "channelsLast";
@@ -29,7 +31,8 @@ function farPad(input: number, out: number, effFilter: number, stride: number, n
   return p;
 }
 
-function convParams(info: Info, groups: number): Int32Array {
+/** The addon's conv/depthwise parameter block for `info` (native/src/conv.cc documents it). */
+export function convParams(info: Info, groups: number): Int32Array {
   const { top, left } = info.padInfo;
   const bottom = farPad(info.inHeight, info.outHeight, info.effectiveFilterHeight, info.strideHeight, top, info.padInfo.bottom);
   const right = farPad(info.inWidth, info.outWidth, info.effectiveFilterWidth, info.strideWidth, left, info.padInfo.right);
@@ -52,12 +55,31 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwi
   );
 }
 
+/**
+ * Whether a depthwise convolution runs on the addon's own kernels (depthwise.cc, channel
+ * multiplier 1) rather than oneDNN: where they measured faster (`npm run bench -- depthwise`,
+ * batch 64 on CLUE_nano's shapes, 2 threads; oneDNN's time / ours). Data gradient: 1.1–1.3× at
+ * stride 1, 1.2–1.8× at stride 2. Forward: 1.1–1.2× at 16 channels, about even (0.94–1.15×) on
+ * rows 8–32 wide, 0.7–0.8× on rows 4 wide (kept on oneDNN), 1.25–2× at stride 2. Filter
+ * gradient: 0.6–1.07× at stride 1 (kept on oneDNN), 1.2–1.6× at stride 2. Channel counts that
+ * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN.
+ */
+export function handWritten(mode: number, info: Info): boolean {
+  if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0) return false;
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) return false;  // not measured
+  const strided = info.strideHeight > 1 || info.strideWidth > 1;
+  if (mode === CONV.backwardData) return true;
+  if (mode === CONV.forward) return strided || info.outWidth >= 8;
+  return strided;
+}
+
 function runConv(backend: NativeBackend, mode: number, info: Info, depthwise: boolean, in1: tf.TensorInfo, in2: tf.TensorInfo): tf.TensorInfo {
   const groups = depthwise ? info.inChannels : 1;
   const outShape =
     mode === CONV.forward ? info.outShape : mode === CONV.backwardData ? info.inShape : [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels / groups];
   const out = backend.alloc(sizeOf(outShape), "float32");
-  backend.addon.conv(mode, out, backend.values(in1), backend.values(in2), convParams(info, groups));
+  const run = depthwise && handWritten(mode, info) ? backend.addon.depthwise : backend.addon.conv;
+  run(mode, out, backend.values(in1), backend.values(in2), convParams(info, groups));
   return backend.output(out, outShape.slice(), "float32");
 }
 

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench -- depthwise [--json] [--batch N] [--reps N] [--threads N]`: the native addon's
+ * hand-written depthwise kernels (native/src/depthwise.cc) against oneDNN's grouped convolution
+ * (the addon's conv), every mode on CLUE_nano_FMNIST's depthwise shapes (3×3, stride 1, "same";
+ * batch 64 by default) plus a stride-2 and an odd-channel shape. The two are called alternately
+ * on the same inputs in one run; each figure is the median of `reps` calls after two warm-ups,
+ * and the ratio is oneDNN's median over the hand-written one's (> 1: hand-written faster).
+ * Also reported: the largest relative difference between their outputs.
+ */
+import { loadAddon } from "../lib/engine/native/addon.js";
+import type { BenchOptions } from "./types.js";
+
+const MODES = ["forward", "data gradient", "filter gradient"] as const;
+
+/** One kernel on one shape. */
+export interface DepthwiseRow {
+  shape: [number, number, number, number];
+  stride: number;
+  mode: (typeof MODES)[number];
+  onednn_ms: number;
+  handwritten_ms: number;
+  /** onednn_ms / handwritten_ms. */
+  ratio: number;
+  max_rel_diff: number;
+}
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(args[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${args[i + 1] ?? "nothing"}`);
+  return value;
+}
+
+function seededValues(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+export async function run({ json, args }: BenchOptions): Promise<void> {
+  const load = loadAddon();
+  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
+  const addon = load.addon;
+  const batch = option(args, "--batch", 64);
+  const reps = option(args, "--reps", 15);
+  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
+  const shapes: Array<[number, number, number, number, number]> = [
+    [batch, 32, 32, 16, 1], [batch, 32, 32, 64, 1], [batch, 16, 16, 128, 1], [batch, 8, 8, 256, 1], [batch, 4, 4, 512, 1],
+    [batch, 16, 16, 64, 2], [batch, 15, 13, 24, 1],
+  ];
+  const rows: DepthwiseRow[] = [];
+  for (const [n, h, w, c, s] of shapes) {
+    // TensorFlow's "same" padding for a 3×3 filter
+    const ho = Math.ceil(h / s), wo = Math.ceil(w / s);
+    const padH = Math.max(0, (ho - 1) * s + 3 - h), padW = Math.max(0, (wo - 1) * s + 3 - w);
+    const params = Int32Array.from([n, h, w, c, ho, wo, c, 3, 3, s, s, 1, 1, padH >> 1, padW >> 1, padH - (padH >> 1), padW - (padW >> 1), c]);
+    const x = seededValues(n * h * w * c, 1), dy = seededValues(n * ho * wo * c, 2), f = seededValues(9 * c, 3);
+    for (let mode = 0; mode < 3; mode++) {
+      const size = mode === 0 ? dy.length : mode === 1 ? x.length : f.length;
+      const [in1, in2] = mode === 0 ? [x, f] : mode === 1 ? [dy, f] : [x, dy];
+      const reference = new Float32Array(size), mine = new Float32Array(size);
+      const tOld: number[] = [], tNew: number[] = [];
+      for (let r = 0; r < reps + 2; r++) {
+        let t0 = performance.now();
+        addon.conv(mode, reference, in1, in2, params);
+        const old = performance.now() - t0;
+        t0 = performance.now();
+        addon.depthwise(mode, mine, in1, in2, params);
+        const now = performance.now() - t0;
+        if (r >= 2) {
+          tOld.push(old);
+          tNew.push(now);
+        }
+      }
+      let diff = 0;
+      for (let i = 0; i < size; i++) diff = Math.max(diff, Math.abs(mine[i]! - reference[i]!) / (1 + Math.abs(reference[i]!)));
+      const onednn = median(tOld), handwritten = median(tNew);
+      rows.push({ shape: [n, h, w, c], stride: s, mode: MODES[mode]!, onednn_ms: onednn, handwritten_ms: handwritten, ratio: onednn / handwritten, max_rel_diff: diff });
+    }
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ batch, reps, threads: addon.info().threads, rows })}\n`);
+    return;
+  }
+  const lines = [`depthwise 3×3 kernels, medians of ${reps} calls, ${addon.info().threads} threads (ratio > 1: hand-written faster)`];
+  lines.push(`${"x shape".padEnd(18)}${"stride".padEnd(8)}${"mode".padEnd(17)}${"oneDNN ms".padStart(10)}${"hand ms".padStart(10)}${"ratio".padStart(8)}${"max diff".padStart(10)}`);
+  for (const r of rows) {
+    lines.push(`${`[${r.shape.join(",")}]`.padEnd(18)}${String(r.stride).padEnd(8)}${r.mode.padEnd(17)}${r.onednn_ms.toFixed(3).padStart(10)}${r.handwritten_ms.toFixed(3).padStart(10)}${`${r.ratio.toFixed(2)}×`.padStart(8)}${r.max_rel_diff.toExponential(1).padStart(10)}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,430 @@
+// Depthwise 2-D convolution with channel multiplier 1 in NHWC (forward, gradient w.r.t. the
+// input, gradient w.r.t. the filter), written by hand; lib/engine/native/kernels/conv.ts
+// (handWritten) uses it where it measured faster than oneDNN's grouped convolution. Every output
+// pixel is a sum over filter taps of input pixel × filter row, vectorised over channels with
+// accumulators held in registers; rows of the output are spread over the pool. Any filter size,
+// stride, dilation, padding and channel count (16·k channels run fully vectorised).
+#include <algorithm>
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // 64-byte vectors only inside always-inlined helpers
+
+namespace clue {
+
+namespace {
+
+// 16 floats, unaligned, may alias: lowered to one AVX-512, two AVX2 or four SSE registers by
+// the target clone it is inlined into.
+typedef float vf __attribute__((vector_size(64), aligned(4), may_alias));
+
+inline __attribute__((always_inline)) vf load(const float* p) { return *reinterpret_cast<const vf*>(p); }
+inline __attribute__((always_inline)) void store(float* p, vf v) { *reinterpret_cast<vf*>(p) = v; }
+
+enum Mode { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
+// The parameters conv() takes (conv.cc): n, h, w, ci, ho, wo, co, fh, fw, sh, sw, dh, dw, padT, padL, padB, padR, groups.
+enum { P_N = 0, P_H, P_W, P_CI, P_HO, P_WO, P_CO, P_FH, P_FW, P_SH, P_SW, P_DH, P_DW, P_PT, P_PL, P_PB, P_PR, P_G, P_COUNT };
+
+/** One filter tap of an output pixel: the source pixel's and the filter row's offsets (floats). */
+struct Tap {
+  int64_t src, filter;
+};
+
+/**
+ * For each of `outCount` positions along one axis, the filter taps (k, source position) that
+ * reach it. Gather (forward): source = o·stride − pad + k·dilation. Transposed (data gradient):
+ * the output positions whose window covers input position o. Also the run [lo, hi) of positions
+ * with every tap whose sources advance by `step` per position: one tap list serves that run.
+ */
+struct AxisTaps {
+  std::vector<int32_t> start;  // outCount + 1 offsets into k / src
+  std::vector<int32_t> k, src;
+  int64_t lo = 0, hi = 0, step = 0;
+  AxisTaps(int64_t outCount, int64_t srcCount, int64_t f, int64_t stride, int64_t dil, int64_t pad, bool transposed) {
+    start.push_back(0);
+    for (int64_t o = 0; o < outCount; o++) {
+      for (int64_t kk = 0; kk < f; kk++) {
+        int64_t s;
+        if (!transposed) {
+          s = o * stride - pad + kk * dil;
+        } else {
+          int64_t t = o + pad - kk * dil;  // = s·stride for the output position s that reads input o
+          if (t < 0 || t % stride != 0) continue;
+          s = t / stride;
+        }
+        if (s < 0 || s >= srcCount) continue;
+        k.push_back(int32_t(kk));
+        src.push_back(int32_t(s));
+      }
+      start.push_back(int32_t(k.size()));
+    }
+    auto full = [&](int64_t o) { return start[o + 1] - start[o] == f; };
+    while (lo < outCount && !full(lo)) lo++;
+    hi = lo;
+    if (lo == outCount) return;
+    step = lo + 1 < outCount && full(lo + 1) ? src[start[lo + 1]] - src[start[lo]] : 0;
+    for (hi = lo + 1; hi < outCount && full(hi); hi++) {
+      bool linear = true;
+      for (int64_t kk = 0; kk < f; kk++) linear = linear && src[start[hi] + kk] == src[start[lo] + kk] + (hi - lo) * step;
+      if (!linear) break;
+    }
+  }
+};
+
+/**
+ * NP consecutive output pixels (their sources srcStep floats apart), channels [c, c + 16·NV):
+ * out[p·C + c'] = Σ_t src[p·srcStep + taps[t].src + c'] · filter[taps[t].filter + c']. The
+ * accumulators stay in registers; each filter vector loaded serves NP pixels.
+ */
+template <int NP, int NV>
+inline __attribute__((always_inline)) void block(float* __restrict out, const float* __restrict src, int64_t srcStep,
+                                                  const float* __restrict filter, const Tap* taps, int nt, int64_t C, int64_t c) {
+  vf acc[NP][NV];
+  for (int p = 0; p < NP; p++)
+    for (int v = 0; v < NV; v++) acc[p][v] = vf{};
+  for (int t = 0; t < nt; t++) {
+    const float* s = src + taps[t].src + c;
+    const float* w = filter + taps[t].filter + c;
+    vf wv[NV];
+    for (int v = 0; v < NV; v++) wv[v] = load(w + 16 * v);
+    for (int p = 0; p < NP; p++)
+      for (int v = 0; v < NV; v++) acc[p][v] += load(s + p * srcStep + 16 * v) * wv[v];
+  }
+  for (int p = 0; p < NP; p++)
+    for (int v = 0; v < NV; v++) store(out + p * C + c + 16 * v, acc[p][v]);
+}
+
+/** `count` consecutive output pixels sharing one tap list, their sources srcStep floats apart. */
+inline __attribute__((always_inline)) void span(float* __restrict out, const float* __restrict src, int64_t srcStep, const float* __restrict filter,
+                                                 const Tap* taps, int nt, int64_t C, int64_t count) {
+  int64_t c = 0;
+  for (; c + 64 <= C; c += 64) {
+    int64_t p = 0;
+    for (; p + 4 <= count; p += 4) block<4, 4>(out + p * C, src + p * srcStep, srcStep, filter, taps, nt, C, c);
+    for (; p < count; p++) block<1, 4>(out + p * C, src + p * srcStep, srcStep, filter, taps, nt, C, c);
+  }
+  for (; c + 16 <= C; c += 16) {
+    int64_t p = 0;
+    for (; p + 8 <= count; p += 8) block<8, 1>(out + p * C, src + p * srcStep, srcStep, filter, taps, nt, C, c);
+    for (; p < count; p++) block<1, 1>(out + p * C, src + p * srcStep, srcStep, filter, taps, nt, C, c);
+  }
+  for (; c < C; c++) {
+    for (int64_t p = 0; p < count; p++) {
+      float a = 0.0f;
+      for (int t = 0; t < nt; t++) a += src[p * srcStep + taps[t].src + c] * filter[taps[t].filter + c];
+      out[p * C + c] = a;
+    }
+  }
+}
+
+/**
+ * NP consecutive output pixels, channels [c, c + 16), for filters three pixels wide read at
+ * unit stride: row group g contributes Σ_q x_g[(p + q)·C] · f_g[q] (x_g at the leftmost source
+ * pixel of output pixel 0, f_g the filter rows in source order). Each input vector loaded
+ * serves up to three pixels, each filter vector NP pixels.
+ */
+template <int NP>
+inline __attribute__((always_inline)) void block3(float* __restrict out, const float* const* xs, const float* const* fs, int groups,
+                                                   int64_t C, int64_t c) {
+  vf acc[NP];
+#pragma GCC unroll 16
+  for (int p = 0; p < NP; p++) acc[p] = vf{};
+  for (int g = 0; g < groups; g++) {
+    vf f[3] = {load(fs[3 * g] + c), load(fs[3 * g + 1] + c), load(fs[3 * g + 2] + c)};
+    const float* x = xs[g] + c;
+#pragma GCC unroll 32
+    for (int j = 0; j < NP + 2; j++) {
+      // volatile: one load into a register; the compiler would otherwise fold it into all three FMAs
+      vf xv = *reinterpret_cast<const volatile vf*>(x + j * C);
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; p++) {
+        if (j - p >= 0 && j - p <= 2) acc[p] += xv * f[j - p];
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < NP; p++) store(out + p * C + c, acc[p]);
+}
+
+/**
+ * The interior of an output row when every filter row is three taps at consecutive source
+ * pixels (3-wide filter, dilation 1, one source pixel per output pixel): `taps` as groups of
+ * three. Returns false (nothing done) when the taps do not have that form.
+ */
+inline __attribute__((always_inline)) bool span3(float* __restrict out, const float* src, const float* filter, const Tap* taps, int nt,
+                                                  int64_t C, int64_t count) {
+  if (nt % 3 != 0 || nt > 3 * 16 || C % 16 != 0) return false;
+  const float* xs[16];
+  const float* fs[48];
+  int groups = nt / 3;
+  for (int g = 0; g < groups; g++) {
+    const Tap* t = taps + 3 * g;
+    int order[3] = {0, 1, 2};  // by source offset
+    std::sort(order, order + 3, [&](int a, int b) { return t[a].src < t[b].src; });
+    if (t[order[1]].src != t[order[0]].src + C || t[order[2]].src != t[order[0]].src + 2 * C) return false;
+    xs[g] = src + t[order[0]].src;
+    for (int q = 0; q < 3; q++) fs[3 * g + q] = filter + t[order[q]].filter;
+  }
+  // pixels outer, channels inner: memory is read in order, as the prefetchers expect
+  const float* xp[16];
+  int64_t p = 0;
+  for (; p + 8 <= count; p += 8) {
+    for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
+    for (int64_t c = 0; c < C; c += 16) block3<8>(out + p * C, xp, fs, groups, C, c);
+  }
+  if (p + 4 <= count) {
+    for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
+    for (int64_t c = 0; c < C; c += 16) block3<4>(out + p * C, xp, fs, groups, C, c);
+    p += 4;
+  }
+  if (p + 2 <= count) {
+    for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
+    for (int64_t c = 0; c < C; c += 16) block3<2>(out + p * C, xp, fs, groups, C, c);
+    p += 2;
+  }
+  if (p < count) {
+    for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
+    for (int64_t c = 0; c < C; c += 16) block3<1>(out + p * C, xp, fs, groups, C, c);
+  }
+  return true;
+}
+
+/**
+ * Rows [r0, r1) of out (rows = image × outH, each outW·C floats), each pixel the sum over its
+ * row taps × column taps of source pixel × filter row (source images srcH × srcW × C).
+ */
+CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, int64_t r0, int64_t r1, int64_t outH, int64_t outW,
+                         int64_t srcH, int64_t srcW, int64_t C, int64_t fh, int64_t fw, const AxisTaps& rows, const AxisTaps& cols) {
+
+  std::vector<Tap> taps(size_t(fh * fw)), inner(size_t(fh * fw));
+  int64_t srcImage = srcH * srcW * C;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t b = r / outH, oy = r % outH;
+    const float* img = src + b * srcImage;
+    float* orow = out + r * outW * C;
+    auto tapsAt = [&](int64_t ox, Tap* list) {
+      int nt = 0;
+      for (int32_t i = rows.start[oy]; i < rows.start[oy + 1]; i++) {
+        int64_t rowOff = int64_t(rows.src[i]) * srcW, kOff = int64_t(rows.k[i]) * fw;
+        for (int32_t j = cols.start[ox]; j < cols.start[ox + 1]; j++) list[nt++] = Tap{(rowOff + cols.src[j]) * C, (kOff + cols.k[j]) * C};
+      }
+      return nt;
+    };
+    for (int64_t ox = 0; ox < outW; ox++) {
+      if (ox == cols.lo && cols.hi > cols.lo) {
+        // the interior: one tap list, shifted by step pixels per output pixel
+        int nt = tapsAt(ox, inner.data());
+        if (cols.step != 1 || !span3(orow + ox * C, img, filter, inner.data(), nt, C, cols.hi - cols.lo)) {
+          span(orow + ox * C, img, cols.step * C, filter, inner.data(), nt, C, cols.hi - cols.lo);
+        }
+        ox = cols.hi - 1;
+        continue;
+      }
+      int nt = tapsAt(ox, taps.data());
+      span(orow + ox * C, img, 0, filter, taps.data(), nt, C, 1);
+    }
+  }
+}
+
+/**
+ * acc[kx·C + c'] += Σ_j xs[j·xStep + kx·kxStep + c'] · gs[j·C + c'] for kx < 3, channels
+ * [c, c + 16·NV): the three taps of a filter row share each output-gradient load; NU columns
+ * in flight hide the add latency.
+ */
+template <int NV, int NU>
+inline __attribute__((always_inline)) void rowTaps3(float* __restrict acc, const float* __restrict xs, int64_t xStep, int64_t kxStep,
+                                                     const float* __restrict gs, int64_t count, int64_t C, int64_t c) {
+  vf a[NU][3][NV];
+  for (int u = 0; u < NU; u++)
+    for (int q = 0; q < 3; q++)
+      for (int v = 0; v < NV; v++) a[u][q][v] = vf{};
+  int64_t j = 0;
+  for (; j + NU <= count; j += NU) {
+    for (int u = 0; u < NU; u++) {
+      const float* xp = xs + (j + u) * xStep + c;
+      const float* gp = gs + (j + u) * C + c;
+      for (int v = 0; v < NV; v++) {
+        vf g = load(gp + 16 * v);
+        for (int q = 0; q < 3; q++) a[u][q][v] += load(xp + q * kxStep + 16 * v) * g;
+      }
+    }
+  }
+  for (; j < count; j++) {
+    const float* xp = xs + j * xStep + c;
+    const float* gp = gs + j * C + c;
+    for (int v = 0; v < NV; v++) {
+      vf g = load(gp + 16 * v);
+      for (int q = 0; q < 3; q++) a[0][q][v] += load(xp + q * kxStep + 16 * v) * g;
+    }
+  }
+  for (int q = 0; q < 3; q++)
+    for (int v = 0; v < NV; v++) {
+      vf s = a[0][q][v];
+      for (int u = 1; u < NU; u++) s += a[u][q][v];
+      float* dst = acc + q * C + c + 16 * v;
+      store(dst, load(dst) + s);
+    }
+}
+
+/** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over all C channels: one tap, `count` columns. */
+inline __attribute__((always_inline)) void rowTap(float* __restrict acc, const float* __restrict xs, int64_t xStep, const float* __restrict gs,
+                                                   int64_t count, int64_t C) {
+  int64_t c = 0;
+  for (; c + 64 <= C; c += 64) {
+    vf a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int64_t j = 0; j < count; j++) {
+      const float* xp = xs + j * xStep + c;
+      const float* gp = gs + j * C + c;
+      a0 += load(xp) * load(gp);
+      a1 += load(xp + 16) * load(gp + 16);
+      a2 += load(xp + 32) * load(gp + 32);
+      a3 += load(xp + 48) * load(gp + 48);
+    }
+    store(acc + c, load(acc + c) + a0);
+    store(acc + c + 16, load(acc + c + 16) + a1);
+    store(acc + c + 32, load(acc + c + 32) + a2);
+    store(acc + c + 48, load(acc + c + 48) + a3);
+  }
+  for (; c + 16 <= C; c += 16) {
+    vf a0 = {}, a1 = {};
+    int64_t j = 0;
+    for (; j + 2 <= count; j += 2) {
+      a0 += load(xs + j * xStep + c) * load(gs + j * C + c);
+      a1 += load(xs + (j + 1) * xStep + c) * load(gs + (j + 1) * C + c);
+    }
+    if (j < count) a0 += load(xs + j * xStep + c) * load(gs + j * C + c);
+    store(acc + c, load(acc + c) + (a0 + a1));
+  }
+  for (; c < C; c++) {
+    float a = 0.0f;
+    for (int64_t j = 0; j < count; j++) a += xs[j * xStep + c] * gs[j * C + c];
+    acc[c] += a;
+  }
+}
+
+/**
+ * Adds to part (fh × fw × C) the filter gradient of output rows [r0, r1): for each tap, Σ over
+ * the row's pixels of input pixel × output gradient, accumulated in registers along the row.
+ * Columns [oxLo[kx], oxHi[kx]) are those where tap kx lands inside the input; [inLo, inHi) is
+ * where all of them do.
+ */
+CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, const float* __restrict dy, int64_t r0, int64_t r1,
+                             int64_t ho, int64_t wo, int64_t h, int64_t w, int64_t C, int64_t fw, int64_t sw, int64_t dw, int64_t pl,
+                             const AxisTaps& rows, const int64_t* oxLo, const int64_t* oxHi, int64_t inLo, int64_t inHi) {
+  int64_t xStep = sw * C;
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t b = r / ho, oy = r % ho;
+    const float* dyRow = dy + r * wo * C;
+    for (int32_t i = rows.start[oy]; i < rows.start[oy + 1]; i++) {
+      const float* xRow = x + (b * h + rows.src[i]) * w * C;
+      float* acc = part + int64_t(rows.k[i]) * fw * C;
+      // input column of output column ox for tap kx: ox·sw − pl + kx·dw
+      auto xAt = [&](int64_t ox, int64_t kx) { return xRow + (ox * sw - pl + kx * dw) * C; };
+      bool fused = fw == 3 && inLo < inHi;
+      for (int64_t kx = 0; kx < fw; kx++) {
+        int64_t lo = oxLo[kx], hi = oxHi[kx];
+        if (!fused) {
+          if (lo < hi) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, hi - lo, C);
+          continue;
+        }
+        // the edges here, the interior [inLo, inHi) below with the three taps together
+        if (lo < inLo) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, inLo - lo, C);
+        if (inHi < hi) rowTap(acc + kx * C, xAt(inHi, kx), xStep, dyRow + inHi * C, hi - inHi, C);
+      }
+      if (fused) {
+        const float* xs = xAt(inLo, 0);
+        const float* gs = dyRow + inLo * C;
+        int64_t count = inHi - inLo, c = 0;
+        for (; c + 64 <= C; c += 64) rowTaps3<4, 1>(acc, xs, xStep, dw * C, gs, count, C, c);
+        for (; c + 16 <= C; c += 16) rowTaps3<1, 4>(acc, xs, xStep, dw * C, gs, count, C, c);
+        if (c < C) {
+          for (int64_t kx = 0; kx < 3; kx++) {
+            for (int64_t j = 0; j < count; j++) {
+              const float* xp = xs + j * xStep + kx * dw * C;
+              const float* gp = gs + j * C;
+              for (int64_t cc = c; cc < C; cc++) acc[kx * C + cc] += xp[cc] * gp[cc];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Output rows per chunk for about 64 K multiply-adds each. */
+int64_t rowGrain(int64_t rowWork) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(rowWork, 1)); }
+
+}  // namespace
+
+/**
+ * depthwise(mode, out, in1, in2, params): conv()'s modes and parameters (conv.cc) for a
+ * depthwise convolution with channel multiplier 1 (groups = ci = co). Mode 0: out = y from
+ * (x, filter); 1: out = dx from (dy, filter); 2: out = dFilter from (x, dy), summed over chunks
+ * of rows in a fixed order (the same result for any number of threads).
+ */
+void depthwise(const Args& args) {
+  int mode = int(args.integer(0));
+  std::vector<int64_t> p = args.ints(4);
+  if (p.size() != P_COUNT) throw Error("depthwise: expected 18 parameters");
+  int64_t n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
+  int64_t sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
+  if (p[P_CO] != C || p[P_G] != C) throw Error("depthwise: only channel multiplier 1 (use conv for others)");
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) throw Error("depthwise: strides, dilations and filter sizes must be >= 1");
+  int64_t xImage = h * w * C, yImage = ho * wo * C;
+  size_t wSize = size_t(fh * fw * C);
+  if (mode == kForward) {
+    float* y = args.f32(1, size_t(n * yImage));
+    const float* x = args.f32(2, size_t(n * xImage));
+    const float* filter = args.f32(3, wSize);
+    AxisTaps rows(ho, h, fh, sh, dh, pt, false), cols(wo, w, fw, sw, dw, pl, false);
+    parallel_for(n * ho, rowGrain(wo * C * fh * fw), [&](int64_t r0, int64_t r1) {
+      gatherRows(y, x, filter, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols);
+    });
+  } else if (mode == kBackwardData) {
+    float* dx = args.f32(1, size_t(n * xImage));
+    const float* dy = args.f32(2, size_t(n * yImage));
+    const float* filter = args.f32(3, wSize);
+    AxisTaps rows(h, ho, fh, sh, dh, pt, true), cols(w, wo, fw, sw, dw, pl, true);
+    parallel_for(n * h, rowGrain(w * C * fh * fw / std::max<int64_t>(sh * sw, 1)), [&](int64_t r0, int64_t r1) {
+      gatherRows(dx, dy, filter, r0, r1, h, w, ho, wo, C, fh, fw, rows, cols);
+    });
+  } else if (mode == kBackwardWeights) {
+    float* dW = args.f32(1, wSize);
+    const float* x = args.f32(2, size_t(n * xImage));
+    const float* dy = args.f32(3, size_t(n * yImage));
+    AxisTaps rows(ho, h, fh, sh, dh, pt, false);
+    // output columns whose tap kx lands inside the input: 0 <= ox·sw − pl + kx·dw < w
+    std::vector<int64_t> oxLo(static_cast<size_t>(fw)), oxHi(static_cast<size_t>(fw));
+    int64_t inLo = 0, inHi = wo;
+    for (int64_t kx = 0; kx < fw; kx++) {
+      int64_t lo = 0, hi = wo;
+      while (lo < wo && lo * sw - pl + kx * dw < 0) lo++;
+      while (hi > lo && (hi - 1) * sw - pl + kx * dw >= w) hi--;
+      oxLo[size_t(kx)] = lo;
+      oxHi[size_t(kx)] = hi;
+      inLo = std::max(inLo, lo);
+      inHi = std::min(inHi, hi);
+    }
+    int64_t total = n * ho;
+    int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(8, total / rowGrain(wo * C * fh * fw)));
+    chunks = std::min(chunks, total);
+    std::vector<float> partials(size_t(std::max<int64_t>(chunks, 1)) * wSize, 0.0f);
+    if (total > 0) {
+      parallel_chunks(total, chunks, [&](int64_t r0, int64_t r1, int64_t i) {
+        filterGradRows(partials.data() + i * int64_t(wSize), x, dy, r0, r1, ho, wo, h, w, C, fw, sw, dw, pl, rows, oxLo.data(), oxHi.data(), inLo, inHi);
+      });
+    }
+    // chunk partials summed in chunk order: deterministic whichever thread ran which
+    for (size_t j = 0; j < wSize; j++) {
+      float s = 0.0f;
+      for (int64_t i = 0; i < chunks; i++) s += partials[size_t(i) * wSize + j];
+      dW[j] = s;
+    }
+  } else {
+    throw Error("depthwise: unknown mode " + std::to_string(mode));
+  }
+}
+
+}  // namespace clue
