@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- train [--json] [--configs A,B] [--rounds 3] [--steps 5] [--profile]`:
+ * `npm run bench -- train [--json] [--configs A,B] [--rounds 3] [--steps 5] [--warmup 10] [--profile]`:
  * CLUENet training and inference images/s on the selected backend (CLUELAB_BACKEND, default
  * automatic) side by side with PyTorch on the same CPU (bench/train_torch.py: Debian's
  * python3-torch, torch.set_num_threads(2), OPENBLAS_NUM_THREADS=1), same configs, batches and step:
  *  - train, batch 64: forward in training mode (drop path on), cross-entropy, backward, AdamW;
  *  - infer, batch 256: forward in inference mode.
- * Each round times `steps` steps of ours, then of PyTorch's (after one warm-up step each); a row's
+ * Each round times `steps` steps of ours, then of PyTorch's, each after `warmup` untimed steps (a
+ * training epoch runs at its steady pace: V8 optimises the engine's JavaScript over the first ~10
+ * steps, so one warm-up step under-measures ours by 10–20 %, while PyTorch is steady after one); a row's
  * images/s is batch / the median over rounds of each round's median step time, and the ratio
  * compares those medians. The machine's load (load average, CPU pressure) before and after is
  * part of the report: on a shared machine both sides slow down, not necessarily equally.
@@ -56,6 +58,7 @@ export interface TrainReport {
   torch: string | null;
   rounds: number;
   steps: number;
+  warmup: number;
   rows: TrainRow[];
   cpu: CpuRow[];
   load: { before: Load; after: Load };
@@ -175,9 +178,9 @@ interface Timing {
   cpu: number;
 }
 
-/** Median step times of `steps` runs after one warm-up. */
-async function timeSteps(steps: number, step: () => Promise<void>): Promise<Timing> {
-  await step();
+/** Median step times of `steps` runs after `warmup` untimed ones. */
+async function timeSteps(steps: number, warmup: number, step: () => Promise<void>): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await step();
   const times: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -192,13 +195,13 @@ async function timeSteps(steps: number, step: () => Promise<void>): Promise<Timi
 }
 
 /** PyTorch's median step times, or why there are none. */
-function torchSteps(config: string, mode: "train" | "infer", steps: number, threads: number): (Timing & { version: string }) | { error: string } {
+function torchSteps(config: string, mode: "train" | "infer", steps: number, warmup: number, threads: number): (Timing & { version: string }) | { error: string } {
   const script = fileURLToPath(new URL("../../bench/train_torch.py", import.meta.url));
   const python = process.env.CLUELAB_PYTHON ?? "/usr/bin/python3";
   const batch = mode === "train" ? TRAIN_BATCH : INFER_BATCH;
   const r = spawnSync(
     python,
-    [script, "--config", config, "--mode", mode, "--batch", String(batch), "--classes", String(CONFIGS[config]?.classes ?? 100), "--steps", String(steps),
+    [script, "--config", config, "--mode", mode, "--batch", String(batch), "--classes", String(CONFIGS[config]?.classes ?? 100), "--steps", String(steps), "--warmup", String(warmup),
       "--lr", String(LR), "--weight-decay", String(WEIGHT_DECAY), "--threads", String(threads)],
     { env: { ...process.env, OPENBLAS_NUM_THREADS: "1" }, encoding: "utf8", timeout: 1_800_000 },
   );
@@ -241,6 +244,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   }
   const rounds = positive(args, "rounds", 3);
   const steps = positive(args, "steps", 5);
+  const warmup = positive(args, "warmup", 10);
   const threads = args.includes("--threads") ? positive(args, "threads", 2) : null;
   // Before the backend loads: the native pool reads it once.
   if (threads !== null) process.env.CLUELAB_NATIVE_THREADS = String(threads);
@@ -261,9 +265,9 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
         const theirs: Timing[] = [];
         for (let r = 0; r < rounds; r++) {
           progress(`${config} ${mode} round ${r + 1}/${rounds}: ${info.backend} …`);
-          mine.push(await timeSteps(steps, () => (mode === "train" ? ours.trainStep() : ours.inferStep())));
+          mine.push(await timeSteps(steps, warmup, () => (mode === "train" ? ours.trainStep() : ours.inferStep())));
           progress(`${config} ${mode} round ${r + 1}/${rounds}: ${info.backend} ${(batch / mine.at(-1)!.seconds).toFixed(1)} img/s; PyTorch …`);
-          const peer = torchSteps(config, mode, steps, threads ?? 2);
+          const peer = torchSteps(config, mode, steps, warmup, threads ?? 2);
           if ("error" in peer) {
             notes.push(peer.error);
             break;
@@ -290,6 +294,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     torch: torchVersion,
     rounds,
     steps,
+    warmup,
     rows,
     cpu: cpuRows,
     load: { before, after: load() },
@@ -308,7 +313,7 @@ function renderText(r: TrainReport): string {
   const pressure = (l: Load) => `load ${l.loadavg}${l.cpu_pressure_avg10 === null ? "" : `, CPU pressure ${l.cpu_pressure_avg10.toFixed(0)}%`}`;
   const lines = [
     `CLUENet images/s — ours on ${r.backend} (${r.device}) vs PyTorch ${r.torch ?? "?"} (${r.threads ?? 2} thread(s), OPENBLAS_NUM_THREADS=1); ${r.machine.cpu}, ${r.machine.cores} cores`,
-    `median over ${r.rounds} round(s) of each round's median of ${r.steps} step(s) after a warm-up; train = forward + cross-entropy + backward + AdamW`,
+    `median over ${r.rounds} round(s) of each round's median of ${r.steps} step(s) after ${r.warmup} warm-up step(s); train = forward + cross-entropy + backward + AdamW`,
     "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),

@@ -11,7 +11,7 @@ configuration in one mode, printing one JSON line:
   mode infer: model.eval(), forward under torch.no_grad()
 
 Threads: torch.set_num_threads(--threads, default 2); the caller sets OPENBLAS_NUM_THREADS=1 (two
-thread pools on two cores oversubscribe them). Each time is one step after one warm-up step.
+thread pools on two cores oversubscribe them). Each time is one step after --warmup warm-up steps (default 1).
 """
 import argparse
 import importlib.util
@@ -39,6 +39,7 @@ def main():
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--classes", type=int, required=True)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
@@ -70,7 +71,8 @@ def main():
                 return model(x).sum().item()
 
     cpu_times = []
-    step()
+    for _ in range(max(1, args.warmup)):
+        step()
     for _ in range(args.steps):
         t0, c0 = time.perf_counter(), time.process_time()
         step()
