@@ -7,16 +7,23 @@
  * A buffer is recycled only when no tensor can still see it: every tensor storing a view of it is
  * counted (views of one buffer, as a contiguous slice makes, count separately), and a buffer whose
  * values were handed out to user code (`dataSync`, `data`) is never recycled.
+ *
+ * When the pool is full, the buffers freed longest ago make room for a newly freed one: after one
+ * model (other sizes) a second one trains from a pool of its own sizes, not from fresh pages.
  */
 export class BufferPool {
   /** Free buffers by exact byte length, most recently freed last. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   /** Pooled buffers in use → how many stored tensors view them. */
   private readonly users = new WeakMap<ArrayBuffer, number>();
+  /** Every free buffer, least recently freed first (a Map keeps insertion order). */
+  private readonly byAge = new Map<ArrayBuffer, number>();
   private freeBytes = 0;
   /** Buffers handed out and later recycled: how often allocation was avoided. */
   hits = 0;
   misses = 0;
+  /** Free buffers dropped to make room for newer ones. */
+  evictions = 0;
 
   /**
    * @param limitBytes most bytes kept while unused; beyond it freed buffers go to the garbage collector.
@@ -33,6 +40,7 @@ export class BufferPool {
     const stack = this.free.get(bytes);
     const recycled = stack?.pop();
     if (recycled) {
+      this.byAge.delete(recycled);
       this.freeBytes -= bytes;
       this.hits++;
       this.users.set(recycled, 0);
@@ -60,11 +68,27 @@ export class BufferPool {
       return;
     }
     this.users.delete(b);
-    if (this.freeBytes + b.byteLength > this.limitBytes) return;
+    if (b.byteLength > this.limitBytes) return;
+    this.evictUntil(this.limitBytes - b.byteLength);
     let stack = this.free.get(b.byteLength);
     if (!stack) this.free.set(b.byteLength, (stack = []));
     stack.push(b);
+    this.byAge.set(b, b.byteLength);
     this.freeBytes += b.byteLength;
+  }
+
+  /** Drops the free buffers freed longest ago until at most `bytes` bytes stay free. */
+  private evictUntil(bytes: number): void {
+    for (const [old, size] of this.byAge) {
+      if (this.freeBytes <= bytes) return;
+      // Within one size the stack is in freeing order too: its oldest buffer is at the bottom.
+      const stack = this.free.get(size)!;
+      stack.shift();
+      if (stack.length === 0) this.free.delete(size);
+      this.byAge.delete(old);
+      this.freeBytes -= size;
+      this.evictions++;
+    }
   }
 
   /** User code holds a view of `buffer`: it is never recycled. */
@@ -75,10 +99,11 @@ export class BufferPool {
   /** Drops every free buffer (the garbage collector reclaims them). */
   clear(): void {
     this.free.clear();
+    this.byAge.clear();
     this.freeBytes = 0;
   }
 
-  stats(): { freeBytes: number; hits: number; misses: number } {
-    return { freeBytes: this.freeBytes, hits: this.hits, misses: this.misses };
+  stats(): { freeBytes: number; hits: number; misses: number; evictions: number } {
+    return { freeBytes: this.freeBytes, hits: this.hits, misses: this.misses, evictions: this.evictions };
   }
 }
