@@ -17,10 +17,25 @@ CLUE_HOT static double sumRow(const float* x, int64_t n) {
   return acc;
 }
 
+// Rows summed in float over blocks of kBlockRows, each block then added in double: accurate over
+// long sums (a bias gradient over B·H·W rows) without a conversion per element.
+constexpr int64_t kBlockRows = 32;
+
 CLUE_HOT static void accumulateRows(double* __restrict acc, const float* __restrict x, int64_t rows, int64_t inner) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float* row = x + r * inner;
-    for (int64_t i = 0; i < inner; i++) acc[i] += double(row[i]);
+  constexpr int64_t kTile = 256;  // columns per pass: the float block stays in registers / L1
+  float block[kTile];
+  for (int64_t i0 = 0; i0 < inner; i0 += kTile) {
+    const int64_t w = std::min(kTile, inner - i0);
+    for (int64_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+      const int64_t r1 = std::min(rows, r0 + kBlockRows);
+      for (int64_t i = 0; i < w; i++) block[i] = 0.0f;
+      for (int64_t r = r0; r < r1; r++) {
+        const float* row = x + r * inner + i0;
+#pragma omp simd
+        for (int64_t i = 0; i < w; i++) block[i] += row[i];
+      }
+      for (int64_t i = 0; i < w; i++) acc[i0 + i] += double(block[i]);
+    }
   }
 }
 
