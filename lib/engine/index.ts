@@ -15,5 +15,6 @@ export {
   nearestCenter,
   clusterMean,
   adamwStep,
+  linear,
   type AdamWOptions,
 } from "./fused/index.js";

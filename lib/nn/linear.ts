@@ -1,5 +1,5 @@
 /** Dense layers over the last axis: nn.Linear, a 1×1 nn.Conv2d (as a matrix product), grouped linear. */
-import { tf } from "../engine/index.js";
+import { linear, tf } from "../engine/index.js";
 import type { Build } from "./init.js";
 import { kaimingUniform, zeros } from "./init.js";
 import { WeightLayout } from "./layout.js";
@@ -33,10 +33,7 @@ export class Linear extends Module {
       throw new Error(`Linear expects ${this.inFeatures} features on the last axis, got shape [${shape.join(",")}]`);
     }
     const flat = shape.length === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D);
-    // matMul + add rather than tf.fused.matMul, whose gradient keeps its output too: on the
-    // largest maps that is one more saved copy per layer for no arithmetic saved
-    const product = tf.matMul(flat, this.weight as tf.Tensor2D);
-    const y = this.bias ? tf.add(product, this.bias) : product;
+    const y = this.bias ? linear(flat, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D) : tf.matMul(flat, this.weight as tf.Tensor2D);
     return shape.length === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), this.outFeatures]);
   }
 }

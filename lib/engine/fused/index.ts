@@ -7,5 +7,6 @@
  */
 export { gelu, referenceGelu } from "./activation.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
+export { linear } from "./linear.js";
 export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
 export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";
