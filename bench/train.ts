@@ -213,7 +213,7 @@ function torchSteps(config: string, mode: "train" | "infer", steps: number, warm
   return { seconds: batch / out.img_s, cpu: median(out.cpu_times), version: out.torch };
 }
 
-/** Where one training step's time goes, per kernel (wrapper "__op" entries left out). */
+/** Where one training step's time goes, per kernel (wrapper entries left out). */
 async function profileStep(ours: Ours): Promise<KernelProfile> {
   await ours.trainStep();
   const t0 = performance.now();
@@ -221,7 +221,9 @@ async function profileStep(ours: Ours): Promise<KernelProfile> {
   const stepMs = performance.now() - t0;
   const by = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
-    if (k.name.endsWith("__op")) continue;
+    // Wrappers time the kernels inside them again: op scopes ("…__op") and custom-gradient ops
+    // ("unnamed scope", e.g. the fused linear) are left out.
+    if (k.name.endsWith("__op") || k.name === "unnamed scope") continue;
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
     e.ms += k.kernelTimeMs as number;
     e.calls++;
