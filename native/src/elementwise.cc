@@ -92,20 +92,6 @@ enum BinaryOp {
     for (int64_t i = 0; i < n; i++) o[i] = v;                                            \
   }
 
-CLUE_HOT static void floatRow(int op, float* __restrict o, const float* __restrict a, int64_t as, const float* __restrict b, int64_t bs, int64_t n) {
-  switch (op) {
-    case kAdd: CLUE_ROW(x + y) break;
-    case kSub: CLUE_ROW(x - y) break;
-    case kMul: CLUE_ROW(x * y) break;
-    case kDiv: CLUE_ROW(x / y) break;
-    case kMax: CLUE_ROW(x != x ? x : (y != y ? y : (x > y ? x : y))) break;
-    case kMin: CLUE_ROW(x != x ? x : (y != y ? y : (x < y ? x : y))) break;
-    case kSquaredDifference: CLUE_ROW((x - y) * (x - y)) break;
-    case kPow: CLUE_ROW(std::pow(x, y)) break;
-    default: break;
-  }
-}
-
 // Rows [q0, q1) of a rank-2 broadcast (a bias over rows, a per-row scale): the op is chosen once
 // and the row loop runs inside, so short rows (16–64 channels) pay no per-row dispatch.
 #define CLUE_ROWS(EXPR)                                    \
@@ -129,6 +115,11 @@ CLUE_HOT static void floatRows(int op, float* __restrict O, const float* __restr
     case kPow: CLUE_ROWS(std::pow(x, y)) break;
     default: break;
   }
+}
+
+/** One row: o[i] = a[i·as] op b[i·bs] with strides 0 or 1. */
+static void floatRow(int op, float* o, const float* a, int64_t as, const float* b, int64_t bs, int64_t n) {
+  floatRows(op, o, a, 0, as, b, 0, bs, 0, 1, n);
 }
 
 template <class In>
