@@ -65,12 +65,13 @@ void l2NormalizeGrad(const Args& args) {
                [&](int64_t r0, int64_t r1) { normalizeGradRows(dx, dy, x, r0, r1, cols, eps); });
 }
 
+typedef float F16 __attribute__((vector_size(64)));
+typedef int32_t I16 __attribute__((vector_size(64)));
+
 /**
  * The index of the first maximum of v[0..m), as argmax does: a NaN at v[0] wins (nothing compares
  * greater), a later NaN never does. Lanes of running maxima, then the first position of the max.
  */
-typedef float F16 __attribute__((vector_size(64)));
-typedef int32_t I16 __attribute__((vector_size(64)));
 
 CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
   float best = v[0];

@@ -143,7 +143,7 @@ static void compareRow(int op, uint8_t* __restrict o, const In* __restrict a, in
 
 /**
  * Calls row(outOffset, aOffset, bOffset, innerStrideA, innerStrideB, length) for every row of a
- * collapsed broadcast, rows spread over the pool. Inner strides that are neither 0 nor 1 are
+ * collapsed broadcast, rows spread over the pool (one long row is cut into pieces). Inner strides that are neither 0 nor 1 are
  * walked element by element (rows of length 1).
  */
 template <class Row>
@@ -162,6 +162,11 @@ static void forEachRow(std::vector<int64_t> shape, std::vector<int64_t> sa, std:
   }
   int64_t rows = 1;
   for (int64_t d = 0; d < r - 1; d++) rows *= shape[d];
+  if (rows == 1) {
+    // One long row (same shapes, or a scalar operand): cut into pieces for the pool.
+    parallel_for(inner, kGrain, [&](int64_t i0, int64_t i1) { row(i0, i0 * ia, i0 * ib, ia, ib, i1 - i0); });
+    return;
+  }
   parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
     for (int64_t q = r0; q < r1; q++) {
       int64_t rem = q, oa = 0, ob = 0;
@@ -200,11 +205,6 @@ void binary(const Args& args) {
     const float* b = args.f32(3, size_t(spanB));
     std::vector<int64_t> cs(shape), ca(sa), cb(sb);
     collapseDims(cs, ca, cb);
-    if (cs.size() == 1 && (ca[0] == 0 || ca[0] == 1) && (cb[0] == 0 || cb[0] == 1)) {
-      // One long row (same shapes, or a scalar): cut into pieces for the pool.
-      parallel_for(cs[0], kGrain, [&](int64_t i0, int64_t i1) { floatRow(op, o + i0, a + i0 * ca[0], ca[0], b + i0 * cb[0], cb[0], i1 - i0); });
-      return;
-    }
     if (cs.size() == 2 && (ca[1] == 0 || ca[1] == 1) && (cb[1] == 0 || cb[1] == 1)) {
       int64_t rows = cs[0], n = cs[1];
       parallel_for(rows, std::max<int64_t>(1, kGrain / n),

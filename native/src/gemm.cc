@@ -53,13 +53,13 @@ static bool useSmall(const Gemm& g) {
 }
 
 void gemm(const Gemm& g, bool accumulate) {
-  if (useSmall(g) && smallGemm(g, accumulate)) return;
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0) {
     if (!accumulate)
       for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
     return;
   }
+  if (useSmall(g) && smallGemm(g, accumulate)) return;
   dnnl_status_t s = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, 1.0f, g.a, g.lda, g.b, g.ldb, accumulate ? 1.0f : 0.0f, g.c, g.ldc);
   if (s != dnnl_success) throw Error("dnnl_sgemm failed with status " + std::to_string(int(s)));
 }

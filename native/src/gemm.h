@@ -26,7 +26,4 @@ void gemm(const Gemm& g, bool accumulate = false);
  */
 bool smallGemm(const Gemm& g, bool accumulate);
 
-/** Whether smallGemm runs on this CPU. */
-bool smallGemmAvailable();
-
 }  // namespace clue

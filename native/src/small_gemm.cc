@@ -71,8 +71,6 @@ static int detectIsa() {
 }
 static const int kIsa = detectIsa();
 
-bool smallGemmAvailable() { return kIsa > 0; }
-
 bool smallGemm(const Gemm& g, bool accumulate) {
   switch (kIsa) {
     case 2: avx512::run(g, accumulate); return true;
@@ -83,7 +81,6 @@ bool smallGemm(const Gemm& g, bool accumulate) {
 
 #else
 
-bool smallGemmAvailable() { return false; }
 bool smallGemm(const Gemm&, bool) { return false; }
 
 #endif

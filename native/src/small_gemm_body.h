@@ -111,13 +111,8 @@ constexpr int64_t kRowBlock = 192;
 // keeps in cache; a longer inner dimension is cut into pieces that accumulate into C.
 constexpr int64_t kPanelFloats = 1 << 15;
 
+// m, n, k ≥ 1: gemm() handles empty products before calling.
 static void run(const Gemm& g, bool accumulate) {
-  if (g.m <= 0 || g.n <= 0) return;
-  if (g.k <= 0) {
-    if (!accumulate)
-      for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
-    return;
-  }
   // A(i, p) = a[i·sai + p·sap], B(p, j) = b[p·sbp + j·sbj].
   const int64_t sai = g.ta ? 1 : g.lda, sap = g.ta ? g.lda : 1;
   const int64_t sbp = g.tb ? 1 : g.ldb, sbj = g.tb ? g.ldb : 1;

@@ -16,8 +16,8 @@ export class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
   /** Pooled buffers in use → how many stored tensors view them. */
   private readonly users = new WeakMap<ArrayBuffer, number>();
-  /** Every free buffer, least recently freed first (a Map keeps insertion order). */
-  private readonly byAge = new Map<ArrayBuffer, number>();
+  /** Every free buffer, least recently freed first (a Set keeps insertion order). */
+  private readonly byAge = new Set<ArrayBuffer>();
   private freeBytes = 0;
   /** Buffers handed out and later recycled: how often allocation was avoided. */
   hits = 0;
@@ -73,14 +73,15 @@ export class BufferPool {
     let stack = this.free.get(b.byteLength);
     if (!stack) this.free.set(b.byteLength, (stack = []));
     stack.push(b);
-    this.byAge.set(b, b.byteLength);
+    this.byAge.add(b);
     this.freeBytes += b.byteLength;
   }
 
   /** Drops the free buffers freed longest ago until at most `bytes` bytes stay free. */
   private evictUntil(bytes: number): void {
-    for (const [old, size] of this.byAge) {
+    for (const old of this.byAge) {
       if (this.freeBytes <= bytes) return;
+      const size = old.byteLength;
       // Within one size the stack is in freeing order too: its oldest buffer is at the bottom.
       const stack = this.free.get(size)!;
       stack.shift();
