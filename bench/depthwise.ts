@@ -7,7 +7,9 @@
  * and the ratio is oneDNN's median over the hand-written one's (> 1: hand-written faster).
  * Also reported: the largest relative difference between their outputs.
  */
+import { tf } from "../lib/engine/index.js";
 import { loadAddon } from "../lib/engine/native/addon.js";
+import { convParams } from "../lib/engine/native/kernels/conv.js";
 import type { BenchOptions } from "./types.js";
 
 const MODES = ["forward", "data gradient", "filter gradient"] as const;
@@ -57,10 +59,10 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   ];
   const rows: DepthwiseRow[] = [];
   for (const [n, h, w, c, s] of shapes) {
-    // TensorFlow's "same" padding for a 3×3 filter
-    const ho = Math.ceil(h / s), wo = Math.ceil(w / s);
-    const padH = Math.max(0, (ho - 1) * s + 3 - h), padW = Math.max(0, (wo - 1) * s + 3 - w);
-    const params = Int32Array.from([n, h, w, c, ho, wo, c, 3, 3, s, s, 1, 1, padH >> 1, padW >> 1, padH - (padH >> 1), padW - (padW >> 1), c]);
+    // The parameters the depthwise kernel gets from tf.depthwiseConv2d(x, f, s, "same")
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [3, 3, c, 1], s, 1, "same", undefined, true);
+    const params = convParams(info, c);
+    const [ho, wo] = [info.outHeight, info.outWidth];
     const x = seededValues(n * h * w * c, 1), dy = seededValues(n * ho * wo * c, 2), f = seededValues(9 * c, 3);
     for (let mode = 0; mode < 3; mode++) {
       const size = mode === 0 ? dy.length : mode === 1 ? x.length : f.length;
