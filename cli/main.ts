@@ -32,7 +32,6 @@ const program = new Command("cluelab")
   .description("A Jupyter kernel for TypeScript research, with CLUENet and deep clustering on TensorFlow.js")
   .version(version, "-v, --version")
   .showHelpAfterError("(run `cluelab --help` for the list of commands)")
-  .showSuggestionAfterError()
   .exitOverride();
 
 program.addCommand(doctorCommand());
@@ -45,11 +44,12 @@ program.addCommand(buildNativeCommand());
 program.addCommand(trainCommand());
 program.addCommand(ablateCommand());
 
-// addCommand does not pass the program's error settings on: every subcommand names its own help.
+// addCommand does not pass the program's help hint on: every subcommand names its own help
+// ("Did you mean …?" suggestions are commander's default everywhere).
 (function hintHelp(commands: readonly Command[], path: string): void {
   for (const command of commands) {
     const name = `${path} ${command.name()}`;
-    command.showHelpAfterError(`(run \`${name} --help\` for its options)`).showSuggestionAfterError();
+    command.showHelpAfterError(`(run \`${name} --help\` for its options)`);
     hintHelp(command.commands, name);
   }
 })(program.commands, "cluelab");

@@ -51,9 +51,9 @@ if (!existsSync(JUPYTER)) {
   process.stderr.write(`run-notebooks: ${JUPYTER} not found; install Debian's jupyter-nbconvert and python3-nbclient (scripts/setup-system.sh does)\n`);
   process.exit(1);
 }
-const kernelMain = join(ROOT, "dist", "kernel", "main.js");
-if (!existsSync(kernelMain)) {
-  process.stderr.write("run-notebooks: dist/kernel/main.js is missing; run `npm run build` first\n");
+const cliMain = join(ROOT, "dist", "cli", "main.js");
+if (!existsSync(cliMain)) {
+  process.stderr.write("run-notebooks: dist/cli/main.js is missing; run `npm run build` first\n");
   process.exit(1);
 }
 
@@ -65,7 +65,7 @@ const scratch = mkdtempSync(join(tmpdir(), "cluelab-notebooks-"));
 const out = options.out ?? join(scratch, "run");
 mkdirSync(out, { recursive: true });
 const prefix = join(scratch, "prefix");
-const install = spawnSync(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "install", "--prefix", prefix, "--name", "cluelab"], { encoding: "utf8" });
+const install = spawnSync(process.execPath, [cliMain, "install", "--prefix", prefix, "--name", "cluelab"], { encoding: "utf8" });
 if (install.status !== 0) {
   process.stderr.write(`run-notebooks: installing the kernelspec failed: ${install.stderr}\n`);
   process.exit(1);
@@ -120,7 +120,7 @@ const total = results.reduce((a, r) => a + r.seconds, 0);
 process.stdout.write(`total ${total.toFixed(1)} s; executed notebooks in ${out}\n`);
 if (options.html && options.out) {
   process.stdout.write(`pages to open in a browser: ${join(out, "*.html")}\n`);
-  process.stdout.write(`to work in them with Jupyter: npx cluelab install --user && /usr/bin/jupyter notebook ${out}\n`);
+  process.stdout.write(`to work in them with Jupyter: npx cluelab install --user && ${JUPYTER} notebook ${out}\n`);
 }
 if (options.json) writeFileSync(options.json, JSON.stringify({ quick: options.quick, out, notebooks: results.map(({ log: _log, ...r }) => r), total }, null, 1) + "\n");
 // The kernelspec and runtime files go; executed notebooks stay in --out, or (without --out) only when one failed.

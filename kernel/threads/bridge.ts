@@ -110,8 +110,9 @@ export class ThreadBridge implements Interpreter {
     }));
     this.options.debug(`cell ${compiled.cell}: checked and compiled in ${(checked - started).toFixed(1)} ms, ran in ${(performance.now() - checked).toFixed(1)} ms`);
     const outcome = done.type === "done" ? done.outcome : undefined;
+    const bindings = done.type === "done" ? done.bindings : undefined;
     // A cell that failed may have left some of its names unbound: the checker must agree.
-    if (outcome?.status !== "ok") this.settle(compiled.cell, done.type === "done" && (done.bindings?.ran ?? false), done.type === "done" ? (done.bindings?.bound ?? []) : []);
+    if (outcome?.status !== "ok") this.settle(compiled.cell, bindings?.ran ?? false, bindings?.bound ?? []);
     return outcome ?? { status: "error", error: { ename: "KernelError", evalue: "the cell ended without an outcome", traceback: [] } };
   }
 

@@ -38,7 +38,7 @@ export type FromMain =
   /** `note`: for an error thrown asynchronously after its cell, a summary for the next cell (core.ts `late`). */
   | { type: "output"; origin: number | null; output: Output; note?: string }
   /** `bindings`: for a cell, whether it started and which of its marked names it bound (transform.ts). */
-  | { type: "done"; origin: number; outcome: ExecuteOutcome; bindings?: { ran: boolean; bound: string[] } }
+  | { type: "done"; origin: number; outcome: ExecuteOutcome; bindings: { ran: boolean; bound: string[] } }
   | { type: "input"; origin: number; prompt: string; password: boolean }
   | { type: "pong" }
   | { type: "comm-done"; origin: number }
