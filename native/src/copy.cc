@@ -20,6 +20,9 @@ static void* bytes(const Args& args, size_t i, size_t* count, size_t* elemSize) 
   return p;
 }
 
+/** Axes a strided copy handles after merging contiguous ones (tfjs tensors have at most 6, tile doubles them). */
+constexpr int64_t kMaxCopyRank = 16;
+
 /**
  * copyStrided(out, in, shape, outStrides, inStrides, outOffset, inOffset): for every index i of
  * `shape`, out[outOffset + i·outStrides] = in[inOffset + i·inStrides] (element strides; input
@@ -47,16 +50,29 @@ void copyStrided(const Args& args) {
   std::vector<int64_t> sh(shape), ao(so), ai(si);
   collapseDims(sh, ao, ai);
   int64_t r = int64_t(sh.size());
+  if (r > kMaxCopyRank) throw Error("copyStrided: more than " + std::to_string(kMaxCopyRank) + " axes after merging contiguous ones");
   int64_t inner = sh[r - 1], iso = ao[r - 1], isi = ai[r - 1];
   int64_t rows = total / inner;
   parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t q0, int64_t q1) {
+    // The row's index over the outer axes, found once per chunk and then counted up like an
+    // odometer: a division per axis per row costs more than copying a short row.
+    int64_t idx[kMaxCopyRank] = {0}, po = oo, pi = io;
+    for (int64_t d = r - 2, rem = q0; d >= 0; d--) {
+      idx[d] = rem % sh[d];
+      rem /= sh[d];
+      po += idx[d] * ao[d];
+      pi += idx[d] * ai[d];
+    }
     for (int64_t q = q0; q < q1; q++) {
-      int64_t rem = q, po = oo, pi = io;
-      for (int64_t d = r - 2; d >= 0; d--) {
-        int64_t i = rem % sh[d];
-        rem /= sh[d];
-        po += i * ao[d];
-        pi += i * ai[d];
+      if (q > q0) {
+        for (int64_t d = r - 2; d >= 0; d--) {
+          po += ao[d];
+          pi += ai[d];
+          if (++idx[d] < sh[d]) break;
+          po -= sh[d] * ao[d];
+          pi -= sh[d] * ai[d];
+          idx[d] = 0;
+        }
       }
       if (iso == 1 && isi == 1) {
         std::memcpy(out + po * int64_t(es), in + pi * int64_t(es), size_t(inner) * es);
@@ -170,6 +186,16 @@ void gather(const Args& args) {
   });
 }
 
+CLUE_HOT static void addRows(float* out, const float* x, const int32_t* ids, size_t n, int64_t s0, int64_t s1, int64_t inner) {
+  for (size_t r = 0; r < n; r++) {
+    int64_t s = ids[r];
+    if (s < s0 || s >= s1) continue;
+    const float* src = x + int64_t(r) * inner;
+    float* dst = out + s * inner;
+    for (int64_t c = 0; c < inner; c++) dst[c] += src[c];
+  }
+}
+
 /**
  * segmentSum(out, x, ids, numSegments, inner): out[s, :] = Σ over rows r with ids[r] = s of
  * x[r, :]; ids outside [0, numSegments) contribute nothing.
@@ -180,16 +206,13 @@ void segmentSum(const Args& args) {
   float* out = args.f32(0, size_t(segments * inner));
   const float* x = args.f32(1, n * size_t(inner));
   const int32_t* ids = args.i32(2);
-  std::fill(out, out + segments * inner, 0.0f);
-  // Split the columns so each thread owns whole output columns (no write races).
-  parallel_for(inner, std::max<int64_t>(1, kGrain / std::max<int64_t>(int64_t(n), 1)), [&](int64_t c0, int64_t c1) {
-    for (size_t r = 0; r < n; r++) {
-      int32_t s = ids[r];
-      if (s < 0 || s >= segments) continue;
-      const float* src = x + int64_t(r) * inner;
-      float* dst = out + s * inner;
-      for (int64_t c = c0; c < c1; c++) dst[c] += src[c];
-    }
+  // Each chunk owns a range of segments (no write races) and scans every id, adding only its own
+  // rows: every row is read once, whole, and each segment sums its rows in order.
+  int64_t work = int64_t(n) * inner;
+  int64_t chunks = work < kGrain || inPool() ? 1 : std::min<int64_t>(segments, 2 * poolThreads());
+  parallel_chunks(segments, chunks, [&](int64_t s0, int64_t s1, int64_t) {
+    std::fill(out + s0 * inner, out + s1 * inner, 0.0f);
+    addRows(out, x, ids, n, s0, s1, inner);
   });
 }
 

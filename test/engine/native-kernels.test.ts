@@ -16,6 +16,13 @@ const ints = (values: number[], shape?: number[]) => tf.tensor(values, shape, "i
 const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
   { name: "stridedSlice: negative strides, shrink and new axes", run: () => [tf.stridedSlice(t([4, 6, 5], 1), [3, 0, 4], [0, 6, 0], [-1, 2, -2], 0, 0, 0, 0, 0), tf.stridedSlice(t([4, 6, 5], 2), [1, 0, 1], [2, 6, 4], [1, 1, 1], 0, 0, 0, 2, 1)] },
   { name: "slice: contiguous and strided windows", run: () => [tf.slice(t([5, 4, 3], 3), [1, 0, 0], [3, 4, 3]), tf.slice(t([5, 4, 3], 4), [0, 1, 1], [5, 2, 2])] },
+  { name: "strided copies long enough to split over the pool: chunks start mid-index (transposes, tile, reverse, slice)", run: () => {
+      const x = t([5, 64, 33, 16], 41), y = t([3, 50, 7, 40], 42);
+      return [
+        tf.transpose(x, [1, 2, 0, 3]), tf.transpose(x, [2, 0, 1, 3]), tf.transpose(y, [2, 0, 3, 1]), tf.transpose(y, [3, 2, 1, 0]),
+        tf.tile(t([3, 1, 7, 2, 5, 3], 43), [2, 40, 1, 3, 1, 2]), tf.reverse(x, [1, 3]), tf.slice(y, [1, 3, 2, 5], [2, 40, 4, 30]),
+      ];
+    } },
   { name: "tile, reverse, pad with a constant", run: () => [tf.tile(t([2, 3, 1], 5), [2, 1, 4]), tf.reverse(t([3, 4, 5], 6), [0, 2]), tf.pad(t([2, 3, 4], 7), [[1, 0], [0, 2], [3, 1]], -2.5)] },
   { name: "concat on every axis, stack, unstack, split", run: () => {
       const a = t([2, 3, 4], 8), b = t([2, 3, 4], 9);
@@ -39,6 +46,10 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
       tf.oneHot(ints([2, 0, -1, 5, 1]) as tf.Tensor1D, 4, 3, -1),
       tf.unsortedSegmentSum(t([6, 3], 12), ints([0, 3, -1, 3, 7, 1]) as tf.Tensor1D, 4),
     ] },
+  { name: "unsortedSegmentSum large enough to split its segments over the pool (repeated and ignored ids)", run: () => {
+      const ids = Array.from({ length: 5000 }, (_, r) => ((r * 7919) % 613) - 3);
+      return [tf.unsortedSegmentSum(t([5000, 16], 40), ints(ids) as tf.Tensor1D, 600)];
+    } },
   { name: "where, addN, broadcasting arithmetic, NaN through relu and maximum", run: () => {
       const a = t([2, 1, 4], 13), b = t([3, 1], 14);
       const nan = tf.tensor1d([NaN, -1, 2, NaN]);
