@@ -185,8 +185,7 @@ export class KernelCore {
    */
   late(output: Output, note?: string): void {
     const parent = this.executing ?? this.lastExecution;
-    if (parent) this.publish(parent, output);
-    else this.publishOrphan(output);
+    this.publish(parent, output);
     if (note === undefined || this.executing) return;
     if (this.notes.length < MAX_NOTES) this.notes.push(note);
     else this.droppedNotes++;
@@ -417,18 +416,13 @@ export class KernelCore {
     this.publish(request, { msg_type: "stream", content: { name: "stderr", text } });
   }
 
-  private publish(request: Message, output: Output): void {
+  /** An output on iopub; `request` undefined for output before any execution (a comm callback at start-up): no parent to give it. */
+  private publish(request: Message | undefined, output: Output): void {
     const topic = Buffer.from(`kernel.${this.session}.${output.msg_type}`);
     this.options.transport.send(
       "iopub",
-      this.message([topic], output.msg_type, request.header, output.content, output.metadata, output.buffers),
+      this.message([topic], output.msg_type, request?.header, output.content, output.metadata, output.buffers),
     );
-  }
-
-  /** Output before any execution (a comm callback at start-up): no parent to give it. */
-  private publishOrphan(output: Output): void {
-    const topic = Buffer.from(`kernel.${this.session}.${output.msg_type}`);
-    this.options.transport.send("iopub", this.message([topic], output.msg_type, undefined, output.content, output.metadata, output.buffers));
   }
 
   private publishStatus(state: "starting" | "busy" | "idle", parent: Header | undefined): void {

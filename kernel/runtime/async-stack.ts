@@ -2,9 +2,9 @@
  * Lets the protocol worker reset Node's async id stack on the main thread before it hard-stops
  * JavaScript there (threads/stop-main.ts says why). Node keeps the stack in its internal
  * `async_wrap` binding, whose `clearAsyncIdStack` is what Node itself calls after an uncaught
- * exception; the binding is reached once, here, through the deprecated `process.binding`, with its
- * deprecation warning silenced (it would otherwise print under some cell).
+ * exception; the binding is reached once, here (../node-binding.ts).
  */
+import { nodeBinding } from "../node-binding.js";
 
 /** The global (a registered symbol) under which the main thread exposes the reset. */
 export const CLEAR_ASYNC_ID_STACK = "cluelab.kernel.clearAsyncIdStack";
@@ -14,15 +14,8 @@ export const CLEAR_ASYNC_ID_STACK_EXPRESSION = `(() => { const clear = globalThi
 
 /** Installs the reset on the main thread; without Node's binding (another runtime) it installs nothing. */
 export function installAsyncStackReset(): void {
-  const quiet = process.noDeprecation;
-  process.noDeprecation = true;
-  try {
-    const binding = (process as unknown as { binding(name: string): { clearAsyncIdStack?: () => void } }).binding("async_wrap");
-    if (typeof binding.clearAsyncIdStack !== "function") return;
-    Object.defineProperty(globalThis, Symbol.for(CLEAR_ASYNC_ID_STACK), { value: binding.clearAsyncIdStack.bind(binding), enumerable: false });
-  } catch {
-    // No binding: the worker falls back to a bare terminate.
-  } finally {
-    process.noDeprecation = quiet;
-  }
+  const binding = nodeBinding<{ clearAsyncIdStack: () => void }>("async_wrap");
+  // No binding: the worker falls back to a bare terminate.
+  if (typeof binding?.clearAsyncIdStack !== "function") return;
+  Object.defineProperty(globalThis, Symbol.for(CLEAR_ASYNC_ID_STACK), { value: binding.clearAsyncIdStack.bind(binding), enumerable: false });
 }

@@ -18,6 +18,7 @@
  */
 import { Script } from "node:vm";
 import { workerData, type MessagePort } from "node:worker_threads";
+import { nodeBinding } from "../node-binding.js";
 
 interface WatchdogBinding {
   startSigintWatchdog(): boolean;
@@ -36,17 +37,9 @@ export type SignalMessage = { held: boolean } | "SIGINT";
 const { port, hold } = workerData as SignalWorkerData;
 
 function heldWatchdog(): WatchdogBinding | undefined {
-  const quiet = process.noDeprecation;
-  process.noDeprecation = true; // process.binding is documented as deprecated; this use is deliberate
-  try {
-    const binding = (process as unknown as { binding(name: string): Partial<WatchdogBinding> }).binding("contextify");
-    if (typeof binding.startSigintWatchdog !== "function" || typeof binding.watchdogHasPendingSigint !== "function") return undefined;
-    return binding.startSigintWatchdog() ? (binding as WatchdogBinding) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    process.noDeprecation = quiet;
-  }
+  const binding = nodeBinding<WatchdogBinding>("contextify");
+  if (typeof binding?.startSigintWatchdog !== "function" || typeof binding.watchdogHasPendingSigint !== "function") return undefined;
+  return binding.startSigintWatchdog() ? (binding as WatchdogBinding) : undefined;
 }
 
 const watchdog = hold ? heldWatchdog() : undefined;

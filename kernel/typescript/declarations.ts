@@ -25,14 +25,11 @@ function hasModifier(node: TS.Node, kind: TS.SyntaxKind): boolean {
   return ts.canHaveModifiers(node) && (ts.getModifiers(node)?.some((m) => m.kind === kind) ?? false);
 }
 
-function bindingNames(name: TS.BindingName, out: string[]): void {
-  if (ts.isIdentifier(name)) {
-    out.push(name.text);
-    return;
-  }
-  for (const element of name.elements) {
-    if (ts.isBindingElement(element)) bindingNames(element.name, out);
-  }
+/** Every identifier a declaration's name binds (destructuring patterns walked), appended to `out`. */
+export function bindingNames(name: TS.BindingName, out: string[] = []): string[] {
+  if (ts.isIdentifier(name)) out.push(name.text);
+  else for (const element of name.elements) if (ts.isBindingElement(element)) bindingNames(element.name, out);
+  return out;
 }
 
 /** Top-level declarations of a parsed cell, in source order, each name once (the last wins). */
@@ -49,9 +46,7 @@ export function topLevelDeclarations(file: TS.SourceFile): Declared[] {
       const using = (flags & ts.NodeFlags.Using) !== 0;
       const kind: BindingKind = flags & ts.NodeFlags.Const || using ? "const" : flags & ts.NodeFlags.Let ? "let" : "var";
       for (const declaration of statement.declarationList.declarations) {
-        const names: string[] = [];
-        bindingNames(declaration.name, names);
-        for (const name of names) add(name, kind, exported, !using);
+        for (const name of bindingNames(declaration.name)) add(name, kind, exported, !using);
       }
     } else if (
       (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) &&

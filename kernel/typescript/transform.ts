@@ -18,6 +18,7 @@
  */
 import type * as TS from "typescript";
 import { BOUND_FUNCTION, IMPORT_FUNCTION, IMPORT_META } from "../runtime/cell-globals.js";
+import { bindingNames } from "./declarations.js";
 import { ts } from "./ts.js";
 
 
@@ -67,12 +68,6 @@ function keywordOf(node: TS.Node): string {
     return flags & ts.NodeFlags.Const ? "const" : flags & ts.NodeFlags.Let ? "let" : flags & ts.NodeFlags.Using ? "using" : "var";
   }
   return "var";
-}
-
-function bindingNames(name: TS.BindingName, out: string[]): string[] {
-  if (ts.isIdentifier(name)) out.push(name.text);
-  else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bindingNames(element.name, out);
-  return out;
 }
 
 /**
@@ -184,7 +179,7 @@ export function replTransformer(codeLength: number, slot: number, names: Compile
       let kind: RuntimeKind = "lexical";
       if (ts.isClassDeclaration(emitted) && emitted.name) declared = [emitted.name.text];
       else if (ts.isVariableStatement(emitted)) {
-        declared = emitted.declarationList.declarations.flatMap((d) => bindingNames(d.name, []));
+        declared = emitted.declarationList.declarations.flatMap((d) => bindingNames(d.name));
         if (!(emitted.declarationList.flags & ts.NodeFlags.BlockScoped)) kind = "var";
       }
       for (const name of declared) add(name, kind);

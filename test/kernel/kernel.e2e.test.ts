@@ -10,19 +10,13 @@ import { after, before, describe, it } from "node:test";
 import { encode as encodePng } from "fast-png";
 import { DELIMITER } from "../../kernel/wire/codec.js";
 import { ROOT } from "../helpers/run.js";
-import { ofType, streams, TestKernel } from "./helpers/client.js";
+import { ofType, resultText, streams, TestKernel } from "./helpers/client.js";
 import { notebookFolder } from "./helpers/notebook.js";
 
 let kernel: TestKernel;
 
-const result = (outputs: { header: { msg_type: string }; content: Record<string, unknown> }[]) =>
-  (ofType(outputs as never, "execute_result")[0]?.content.data as Record<string, unknown> | undefined)?.["text/plain"];
-
-async function expectOk(code: string, content: Record<string, unknown> = {}) {
-  const r = await kernel.execute(code, content);
-  assert.equal(r.reply.content.status, "ok", `${code}\n→ ${JSON.stringify(r.reply.content)}`);
-  return r;
-}
+const result = resultText;
+const expectOk = (code: string, content: Record<string, unknown> = {}) => kernel.executeOk(code, content);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

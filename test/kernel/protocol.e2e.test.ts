@@ -6,13 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Message } from "../../kernel/protocol/messages.js";
-import { ofType, TestKernel } from "./helpers/client.js";
+import { resultText, TestKernel } from "./helpers/client.js";
 
 let kernel: TestKernel;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const result = (outputs: Message[]) => (ofType(outputs, "execute_result")[0]?.content.data as Record<string, unknown> | undefined)?.["text/plain"];
+const result = resultText;
 const points = (text: string) => [...text].length;
 
 /** A request on shell or control, its reply's content, once its idle is out. */
@@ -22,11 +21,7 @@ async function ask(type: string, content: Record<string, unknown>, channel: "she
   return reply.content;
 }
 
-async function expectOk(code: string, content: Record<string, unknown> = {}) {
-  const r = await kernel.execute(code, content);
-  assert.equal(r.reply.content.status, "ok", `${code}\n→ ${JSON.stringify(r.reply.content)}`);
-  return r;
-}
+const expectOk = (code: string, content: Record<string, unknown> = {}) => kernel.executeOk(code, content);
 
 describe("the protocol, as a frontend uses it", () => {
   before(async () => {

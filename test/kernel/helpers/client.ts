@@ -3,6 +3,7 @@
  * connection file and talks to it over real ZeroMQ sockets (DEALER for shell/control/stdin,
  * SUB for iopub, REQ for heartbeat), signing with HMAC-SHA256.
  */
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -254,6 +255,13 @@ export class TestKernel {
     return { reply, outputs, iopub };
   }
 
+  /** {@link execute}, asserting the reply's status is "ok" (the message names the cell and the reply). */
+  async executeOk(code: string, content: Record<string, unknown> = {}): Promise<ExecuteResult> {
+    const r = await this.execute(code, content);
+    assert.equal(r.reply.content.status, "ok", `${code}\n→ ${JSON.stringify(r.reply.content)}`);
+    return r;
+  }
+
   /** Answers the next input_request with `value`. */
   onInput(answer: (prompt: string) => string): void {
     this.stdinHandler = (m) => {
@@ -284,4 +292,9 @@ export function streams(outputs: Message[]): { stdout: string; stderr: string } 
 
 export function ofType(outputs: Message[], type: string): Message[] {
   return outputs.filter((m) => m.header.msg_type === type);
+}
+
+/** The text/plain of the first execute_result, if any. */
+export function resultText(outputs: Message[]): unknown {
+  return (ofType(outputs, "execute_result")[0]?.content.data as Record<string, unknown> | undefined)?.["text/plain"];
 }
