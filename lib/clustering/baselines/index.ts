@@ -3,3 +3,4 @@
  * @packageDocumentation
  */
 export { kmeans, type KMeansOptions, type KMeansResult } from "./kmeans.js";
+export { umap, type UmapOptions } from "./umap.js";
