@@ -1,7 +1,7 @@
 /**
- * Clustering: metrics, similarity graphs, community detection, k-means and the DCvCD pipeline.
+ * Clustering: metrics, similarity graphs, community detection, k-means, UMAP and the DCvCD pipeline.
  * `lib/index.ts` re-exports each as its own name (`metrics`, `graph`, `community`, `dcvcd`,
- * `kmeans`), which is how notebooks use them.
+ * `kmeans`, `umap`), which is how notebooks use them.
  * @packageDocumentation
  */
 export * as metrics from "./metrics/index.js";
