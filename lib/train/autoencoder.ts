@@ -7,6 +7,7 @@
 import { tf, ready } from "../engine/index.js";
 import type { ImageDataset } from "../data/index.js";
 import type { Autoencoder } from "./encoders/autoencoder.js";
+import { runEpochs, type EpochsRecord } from "./epochs.js";
 
 /** Options of {@link autoencoderPretrain}. */
 export interface AutoencoderPretrainOptions {
@@ -65,33 +66,17 @@ export async function autoencoderPretrain(model: Autoencoder, dataset: ImageData
   const variables = [...model.trainableVariables, ...model.decoderVariables];
   const optimizer = tf.train.adam(learningRate);
   const loader = dataset.batches({ batchSize, shuffle: true, seed });
-  const losses: number[] = [];
-  let steps = 0;
-  let images = 0;
+  let record: EpochsRecord;
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const epochStarted = performance.now();
-      let total = 0;
-      let count = 0;
-      for await (const batch of loader) {
-        try {
-          signal?.throwIfAborted();
-          const cost = optimizer.minimize(() => reconstructionLoss(batch.x, model.reconstruct(batch.x, { training: true })), true, variables)!;
-          total += (await cost.data())[0]!;
-          cost.dispose();
-          count++;
-          steps++;
-          images += batch.size;
-        } finally {
-          batch.dispose();
-        }
-      }
-      losses.push(count ? total / count : Number.NaN);
-      onEpoch?.(epoch, losses.at(-1)!, (performance.now() - epochStarted) / 1000);
-    }
+    record = await runEpochs(
+      loader,
+      epochs,
+      (batch) => optimizer.minimize(() => reconstructionLoss(batch.x, model.reconstruct(batch.x, { training: true })), true, variables)!,
+      { onEpoch, signal },
+    );
   } finally {
     optimizer.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { losses, steps, seconds, imagesPerSecond: images / seconds };
+  return { losses: record.losses, steps: record.steps, seconds, imagesPerSecond: record.images / seconds };
 }
