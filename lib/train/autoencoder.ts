@@ -44,8 +44,8 @@ export function reconstructionLoss(inputs: tf.Tensor, reconstructions: tf.Tensor
  *
  * @example
  * ```ts
- * const ae = encoders.autoencoder();
- * const { losses } = await autoencoderPretrain(ae, await datasets.fashionMnist(), { epochs: 20, onEpoch: (e, l) => console.log(e, l) });
+ * const ae = train.autoencoder();
+ * const { losses } = await train.autoencoderPretrain(ae, await datasets.fashionMnist(), { epochs: 20, onEpoch: (e, l) => console.log(e, l) });
  * ```
  */
 export async function autoencoderPretrain(model: Autoencoder, dataset: ImageDataset, options: AutoencoderPretrainOptions): Promise<AutoencoderPretrainRecord> {

@@ -77,8 +77,8 @@ class DenseStack extends Module {
  *
  * @example
  * ```ts
- * const ae = encoders.autoencoder({ seed: 0 });            // 784-500-500-2000-10
- * await autoencoderPretrain(ae, await datasets.fashionMnist(), { epochs: 20 });
+ * const ae = train.autoencoder({ seed: 0 });               // 784-500-500-2000-10
+ * await train.autoencoderPretrain(ae, await datasets.fashionMnist(), { epochs: 30 });
  * const z = ae.embed(images);                                // [B, 10]
  * ```
  */
