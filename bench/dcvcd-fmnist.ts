@@ -3,17 +3,20 @@
  * 70,000 images, in one run:
  *
  *  1. k-means on pixels (k = 10, k-means++), ours beside scikit-learn's on the same data;
- *  2. the backbone: a small CNN pre-trained with SimCLR (two augmented views, NT-Xent) on the
- *     60,000 training images, then k-means on its embeddings of all 70,000;
- *  3. backbone + DCvCD: the pipeline refining (2)'s labels, fine-tuning the CNN each round.
+ *  2. the backbone, pre-trained on the 60,000 training images, then k-means on its embeddings of
+ *     all 70,000: `--backbone ae` (default) the DEC/N2D autoencoder 784-500-500-2000-10 trained to
+ *     reconstruct the pixels (MSE), or `--backbone cnn` a small CNN pre-trained with SimCLR (two
+ *     augmented views, NT-Xent);
+ *  3. backbone + DCvCD: the pipeline refining (2)'s labels, fine-tuning the encoder each round.
  *
  * ACC/NMI/ARI against the true classes and wall times, beside the published anchors (k-means
- * 47/51, DEC 61.8/65.1, N2D 67.2/68.4). The pre-trained weights are cached (keyed by every
+ * 47/51, AE + k-means 60.6/63.7, DEC 61.8/65.1, N2D 67.2/68.4). The pre-trained weights are cached (keyed by every
  * setting that shapes them), so DCvCD can be rerun without pre-training again; asking for more
  * epochs than a cached file has continues from it (with a fresh projection head and optimizer).
  * k-means everywhere keeps the best of 10 starts (scikit-learn too).
  *
- * Options: --pretrain-epochs N (15), --channels a,b,c (16,32,64), --embedding-dim N (64), --epochs-per-round N (1),
+ * Options: --backbone ae|cnn (ae), --pretrain-epochs N (ae 30, cnn 15), --hidden a,b,c (ae: 500,500,2000),
+ * --channels a,b,c (cnn: 16,32,64), --embedding-dim N (ae 10, cnn 64), --no-dcvcd (stop after the backbone), --epochs-per-round N (1),
  * --merges-per-main N (5), --fine-tune-samples N (8192), --max-rounds N (40), --pool-resolution X (1), --seed N (0),
  * --cache DIR (~/.cache/cluelab/bench), --no-sklearn, --no-pixels (skip k-means on pixels, for DCvCD-only reruns). --quick: 10,000 images, 1 pre-training epoch.
  */
@@ -26,20 +29,28 @@ import { kmeans } from "../lib/clustering/baselines/index.js";
 import * as dcvcd from "../lib/clustering/dcvcd/index.js";
 import type { Scores } from "../lib/clustering/dcvcd/index.js";
 import { ari, clusteringAccuracy, nmi } from "../lib/clustering/metrics/index.js";
-import { fashionMnist } from "../lib/data/index.js";
+import { fashionMnist, type ImageDataset } from "../lib/data/index.js";
 import * as transforms from "../lib/data/transforms/index.js";
 import { readSafetensors, toFloat32, writeSafetensors } from "../lib/nn/index.js";
+import { autoencoderPretrain } from "../lib/train/autoencoder.js";
 import { contrastivePretrain } from "../lib/train/contrastive.js";
 import type { Encoder } from "../lib/train/encoder.js";
+import { autoencoder } from "../lib/train/encoders/autoencoder.js";
 import { smallCnn } from "../lib/train/encoders/small-cnn.js";
 import type { BenchOptions } from "./types.js";
 
 /** k-means starts (best inertia wins): one start's ACC varies by ±2 points with the seed here. */
 const KMEANS_STARTS = 10;
 
+type Backbone = "ae" | "cnn";
+
 interface Settings {
   quick: boolean;
+  backbone: Backbone;
   pretrainEpochs: number;
+  /** The autoencoder's hidden widths (ae). */
+  hidden: number[];
+  /** The CNN's channels (cnn). */
   channels: [number, number, number];
   embeddingDim: number;
   epochsPerRound: number;
@@ -51,6 +62,7 @@ interface Settings {
   cache: string;
   sklearn: boolean;
   pixels: boolean;
+  dcvcd: boolean;
 }
 
 export interface ResultRow extends Scores {
@@ -75,12 +87,22 @@ function settings(args: string[]): Settings {
     return v;
   };
   const quick = args.includes("--quick");
-  const channels = value("--channels", "16,32,64").split(",").map(Number) as [number, number, number];
+  const backbone = value("--backbone", "ae");
+  if (backbone !== "ae" && backbone !== "cnn") throw new Error(`--backbone must be ae (the DEC/N2D autoencoder) or cnn (small CNN + SimCLR), got ${backbone}`);
+  const widths = (name: string, fallback: string) => {
+    const list = value(name, fallback).split(",").map(Number);
+    if (!list.every((w) => Number.isInteger(w) && w > 0)) throw new Error(`${name} must be positive integers separated by commas, got ${value(name, "")}`);
+    return list;
+  };
+  const channels = widths("--channels", "16,32,64");
+  if (channels.length !== 3) throw new Error(`--channels takes three widths, got ${channels.join(",")}`);
   return {
     quick,
-    pretrainEpochs: int("--pretrain-epochs", quick ? 1 : 15),
-    channels,
-    embeddingDim: int("--embedding-dim", 64),
+    backbone,
+    pretrainEpochs: int("--pretrain-epochs", quick ? 1 : backbone === "ae" ? 30 : 15),
+    hidden: widths("--hidden", "500,500,2000"),
+    channels: channels as [number, number, number],
+    embeddingDim: int("--embedding-dim", backbone === "ae" ? 10 : 64),
     epochsPerRound: int("--epochs-per-round", 1),
     mergesPerMain: int("--merges-per-main", 5),
     fineTuneSamples: int("--fine-tune-samples", 8192),
@@ -90,6 +112,7 @@ function settings(args: string[]): Settings {
     cache: value("--cache", join(homedir(), ".cache", "cluelab", "bench")),
     sklearn: !args.includes("--no-sklearn"),
     pixels: !args.includes("--no-pixels"),
+    dcvcd: !args.includes("--no-dcvcd"),
   };
 }
 
@@ -139,43 +162,35 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     }
   }
 
-  // 2. The backbone: SimCLR on the training images, cached.
-  const encoder = smallCnn({ channels: s.channels, embeddingDim: s.embeddingDim, seed: s.seed });
-  const stem = `smallcnn-${s.channels.join("x")}-d${s.embeddingDim}-simclr`;
+  // 2. The backbone, pre-trained on the training images, cached.
+  const { encoder, variables, stem, description, inputs, pretrain } = makeBackbone(s, pixels, n);
   const tail = `-s${s.seed}${s.quick ? "-quick" : ""}.safetensors`;
   const file = join(s.cache, `${stem}-e${s.pretrainEpochs}${tail}`);
   let pretrainSeconds = 0;
   if (existsSync(file)) {
-    await loadWeights(encoder, file);
+    await loadWeights(variables, file);
     log(`backbone weights from ${file}`);
   } else {
-    // Continue from the longest cached pre-training of the same encoder, if any (a fresh head and optimizer).
+    // Continue from the longest cached pre-training of the same encoder, if any (a fresh optimizer, and head for SimCLR).
     const done = existsSync(s.cache)
       ? Math.max(0, ...readdirSync(s.cache).map((f) => (f.startsWith(`${stem}-e`) && f.endsWith(tail) ? Number(f.slice(stem.length + 2, -tail.length)) : 0)).filter((e) => e < s.pretrainEpochs))
       : 0;
     if (done > 0) {
-      await loadWeights(encoder, join(s.cache, `${stem}-e${done}${tail}`));
+      await loadWeights(variables, join(s.cache, `${stem}-e${done}${tail}`));
       log(`continuing from ${done} cached epochs`);
     }
-    log(`SimCLR pre-training, ${s.pretrainEpochs - done} epochs on ${s.quick ? 10_000 : 60_000} images …`);
     const data = s.quick ? train.subset(10_000, { seed: s.seed }) : train;
-    const record = await contrastivePretrain(encoder, data, {
-      augment: fashionViews(),
-      epochs: s.pretrainEpochs - done,
-      seed: s.seed + done,
-      onEpoch: (e, loss, sec) => log(`  epoch ${done + e + 1}: NT-Xent ${loss.toFixed(4)} (${sec.toFixed(0)} s)`),
-    });
+    const record = await pretrain(data, done);
     pretrainSeconds = record.seconds;
     mkdirSync(s.cache, { recursive: true });
-    await saveWeights(encoder, file);
+    await saveWeights(variables, file);
     log(`  ${record.imagesPerSecond.toFixed(0)} images/s; weights saved to ${file}`);
   }
-  const inputs = { data: normalise(pixels), shape: [n, 28, 28, 1] };
   started = performance.now();
   const embedded = await dcvcd.embedAll(encoder, await dcvcd.SampleBatches.from(inputs), 512);
   const backbone = await kmeans(embedded, 10, { seed: s.seed, nInit: KMEANS_STARTS });
   rows.push({
-    method: `backbone: small CNN ${s.channels.join("-")}→${s.embeddingDim} + SimCLR (${s.pretrainEpochs} epochs) + k-means`,
+    method: `backbone: ${description} (${s.pretrainEpochs} epochs) + k-means`,
     ...score(truth, backbone.labels),
     seconds: pretrainSeconds + elapsed(started),
     note: pretrainSeconds ? `pre-training ${pretrainSeconds.toFixed(0)} s` : "pre-trained weights from the cache; time excludes pre-training",
@@ -183,6 +198,11 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   log(`backbone: ${fmt(rows.at(-1)!)}`);
 
   // 3. Backbone + DCvCD.
+  if (!s.dcvcd) {
+    encoder.dispose();
+    process.stdout.write(json ? JSON.stringify({ backend, samples: n, settings: s, rows }, null, 2) + "\n" : render(rows, undefined, backend, n, s.backbone));
+    return;
+  }
   started = performance.now();
   const result = await dcvcd.run(
     { encoder, inputs, initialLabels: backbone.labels, truth },
@@ -207,12 +227,12 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     samples: n,
     settings: s,
     rows,
-    anchors: { "k-means (pixels)": [0.47, 0.51], DEC: [0.618, 0.651], N2D: [0.672, 0.684] },
+    anchors: { "k-means (pixels)": [0.47, 0.51], "AE + k-means": [0.606, 0.637], DEC: [0.618, 0.651], N2D: [0.672, 0.684] },
     dcvcd: { ...result.summary, roundRecords: result.rounds.map(({ mainOf: _, ...r }) => r) },
   };
   mkdirSync(s.cache, { recursive: true });
-  writeFileSync(join(s.cache, `dcvcd-fmnist-${s.quick ? "quick" : "full"}-s${s.seed}.json`), JSON.stringify(report, null, 2));
-  process.stdout.write(json ? JSON.stringify(report, null, 2) + "\n" : render(report.rows, result.summary.deviations, backend, n));
+  writeFileSync(join(s.cache, `dcvcd-fmnist-${s.backbone}-${s.quick ? "quick" : "full"}-s${s.seed}.json`), JSON.stringify(report, null, 2));
+  process.stdout.write(json ? JSON.stringify(report, null, 2) + "\n" : render(report.rows, result.summary.deviations, backend, n, s.backbone));
 }
 
 function score(truth: Int32Array, labels: Int32Array): Scores {
@@ -224,15 +244,52 @@ function normalise(pixels: Float32Array): Float32Array {
   return pixels.map((v) => (v - mean[0]!) / std[0]!);
 }
 
-async function saveWeights(encoder: Encoder, file: string): Promise<void> {
+/**
+ * The backbone of `--backbone`: its encoder, the variables the cache holds (the autoencoder's
+ * decoder too, so pre-training can continue), the cache file's stem (every setting that shapes
+ * the weights) and the encoder's inputs for all n samples (the autoencoder reconstructs pixels
+ * in [0, 1]; the CNN takes them normalised, as its SimCLR views were).
+ */
+function makeBackbone(s: Settings, pixels: Float32Array, n: number) {
+  // Pre-trains the remaining epochs after `done` cached ones.
+  const remaining = (data: ImageDataset, done: number, kind: string) => {
+    log(`${kind} pre-training, ${s.pretrainEpochs - done} epochs on ${data.length} images …`);
+    return { epochs: s.pretrainEpochs - done, seed: s.seed + done };
+  };
+  const progress = (done: number, loss: string) => (e: number, value: number, sec: number) => log(`  epoch ${done + e + 1}: ${loss} ${value.toFixed(5)} (${sec.toFixed(0)} s)`);
+  if (s.backbone === "ae") {
+    const model = autoencoder({ hidden: s.hidden, embeddingDim: s.embeddingDim, seed: s.seed });
+    return {
+      encoder: model as Encoder,
+      variables: [...model.trainableVariables, ...model.decoderVariables],
+      stem: `ae-784x${s.hidden.join("x")}-d${s.embeddingDim}-mse`,
+      description: `autoencoder 784-${s.hidden.join("-")}-${s.embeddingDim} (MSE)`,
+      inputs: { data: pixels, shape: [n, 784] },
+      pretrain: (data: ImageDataset, done: number) =>
+        autoencoderPretrain(model, data, { ...remaining(data, done, "autoencoder (reconstruction MSE)"), onEpoch: progress(done, "MSE") }),
+    };
+  }
+  const model = smallCnn({ channels: s.channels, embeddingDim: s.embeddingDim, seed: s.seed });
+  return {
+    encoder: model as Encoder,
+    variables: model.trainableVariables,
+    stem: `smallcnn-${s.channels.join("x")}-d${s.embeddingDim}-simclr`,
+    description: `small CNN ${s.channels.join("-")}→${s.embeddingDim} + SimCLR`,
+    inputs: { data: normalise(pixels), shape: [n, 28, 28, 1] },
+    pretrain: (data: ImageDataset, done: number) =>
+      contrastivePretrain(model, data, { ...remaining(data, done, "SimCLR"), augment: fashionViews(), onEpoch: progress(done, "NT-Xent") }),
+  };
+}
+
+async function saveWeights(variables: tf.Variable[], file: string): Promise<void> {
   const tensors: Array<[string, { shape: number[]; data: Float32Array }]> = [];
-  for (const [i, v] of encoder.trainableVariables.entries()) tensors.push([`v${i}`, { shape: v.shape, data: (await v.data()) as Float32Array }]);
+  for (const [i, v] of variables.entries()) tensors.push([`v${i}`, { shape: v.shape, data: (await v.data()) as Float32Array }]);
   await writeSafetensors(file, tensors);
 }
 
-async function loadWeights(encoder: Encoder, file: string): Promise<void> {
+async function loadWeights(variables: tf.Variable[], file: string): Promise<void> {
   const { tensors } = await readSafetensors(file);
-  encoder.trainableVariables.forEach((v, i) => {
+  variables.forEach((v, i) => {
     const raw = tensors.get(`v${i}`);
     if (!raw || raw.shape.join() !== v.shape.join()) throw new Error(`${file} does not match this encoder (variable ${i}); delete it to pre-train again`);
     v.assign(tf.tensor(toFloat32(`v${i}`, raw), v.shape));
@@ -261,15 +318,15 @@ function sklearnKmeans(pixels: Float32Array, n: number, seed: number, dir: strin
   return { labels: Int32Array.from(out.labels), seconds: out.seconds };
 }
 
-function render(rows: ResultRow[], deviations: dcvcd.Deviation[], backend: string, n: number): string {
-  const lines = [`Fashion-MNIST, ${n} images, backend ${backend}`];
+function render(rows: ResultRow[], deviations: dcvcd.Deviation[] | undefined, backend: string, n: number, backbone: Backbone): string {
+  const lines = [`Fashion-MNIST, ${n} images, backend ${backend}, backbone ${backbone === "ae" ? "autoencoder (--backbone ae)" : "small CNN + SimCLR (--backbone cnn)"}`];
   const width = Math.max(...rows.map((r) => r.method.length));
   lines.push(`${"method".padEnd(width)}     ACC     NMI     ARI   time s`);
   for (const r of rows) {
     lines.push(`${r.method.padEnd(width)}  ${r.acc.toFixed(4)}  ${r.nmi.toFixed(4)}  ${r.ari.toFixed(4)}  ${r.seconds.toFixed(0).padStart(7)}${r.note ? `  (${r.note})` : ""}`);
   }
-  lines.push("published anchors (ACC/NMI): k-means 0.47/0.51, DEC 0.618/0.651, N2D 0.672/0.684");
-  lines.push(`DCvCD deviations from the paper: ${deviations.map((d) => `${d.option}=${JSON.stringify(d.used)} (paper ${JSON.stringify(d.paper)})`).join("; ")}`);
+  lines.push("published anchors (ACC/NMI): k-means 0.47/0.51, AE + k-means 0.606/0.637, DEC 0.618/0.651, N2D 0.672/0.684");
+  if (deviations) lines.push(`DCvCD deviations from the paper: ${deviations.map((d) => `${d.option}=${JSON.stringify(d.used)} (paper ${JSON.stringify(d.paper)})`).join("; ")}`);
   return lines.join("\n") + "\n";
 }
 

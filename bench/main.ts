@@ -24,7 +24,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
-  "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a SimCLR small-CNN backbone + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
+  "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a backbone (--backbone ae: DEC/N2D autoencoder, cnn: SimCLR small CNN) + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
   community: { run: community, about: "Leiden on Fashion-MNIST's 70k kNN graph and a planted graph, against leidenalg, graphology's Louvain and the npm Leiden packages" },
 };
 

@@ -9,6 +9,7 @@ import type { ImageDataset } from "../data/index.js";
 import type { MultiView } from "../data/transforms/index.js";
 import { Linear, Rng, pytorchDefault } from "../nn/index.js";
 import type { Encoder } from "./encoder.js";
+import { runEpochs, type EpochsRecord } from "./epochs.js";
 
 /** Options of {@link contrastivePretrain}. */
 export interface ContrastiveOptions {
@@ -82,36 +83,22 @@ export async function contrastivePretrain(encoder: Encoder, dataset: ImageDatase
   const variables = [...encoder.trainableVariables, ...[head1, head2].flatMap((m) => m.namedParameters().map(([, p]) => p.variable))];
   const optimizer = tf.train.adam(learningRate);
   const loader = dataset.batches({ batchSize, shuffle: true, seed, augment, dropLast: true });
-  const losses: number[] = [];
-  let steps = 0;
-  let images = 0;
+  let record: EpochsRecord;
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const epochStarted = performance.now();
-      let total = 0;
-      let count = 0;
-      for await (const batch of loader) {
-        try {
-          signal?.throwIfAborted();
-          const [x1, x2] = batch.views as [tf.Tensor4D, tf.Tensor4D];
-          const cost = optimizer.minimize(() => ntXent(project(x1), project(x2), temperature), true, variables)!;
-          total += (await cost.data())[0]!;
-          cost.dispose();
-          count++;
-          steps++;
-          images += batch.size;
-        } finally {
-          batch.dispose();
-        }
-      }
-      losses.push(count ? total / count : Number.NaN);
-      onEpoch?.(epoch, losses.at(-1)!, (performance.now() - epochStarted) / 1000);
-    }
+    record = await runEpochs(
+      loader,
+      epochs,
+      (batch) => {
+        const [x1, x2] = batch.views as [tf.Tensor4D, tf.Tensor4D];
+        return optimizer.minimize(() => ntXent(project(x1), project(x2), temperature), true, variables)!;
+      },
+      { onEpoch, signal },
+    );
   } finally {
     optimizer.dispose();
     head1.dispose();
     head2.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { losses, steps, seconds, imagesPerSecond: images / seconds };
+  return { losses: record.losses, steps: record.steps, seconds, imagesPerSecond: record.images / seconds };
 }

@@ -28,5 +28,7 @@ export {
   type AblationRow, type AblationOptions, type AblationRun, type AblationRowResult, type AblationModel, type MeanSpread,
 } from "./ablation.js";
 export { contrastivePretrain, ntXent, type ContrastiveOptions, type ContrastiveRecord } from "./contrastive.js";
+export { autoencoderPretrain, reconstructionLoss, type AutoencoderPretrainOptions, type AutoencoderPretrainRecord } from "./autoencoder.js";
 export { smallCnn, type SmallCnnOptions } from "./encoders/small-cnn.js";
+export { autoencoder, type Autoencoder, type AutoencoderOptions } from "./encoders/autoencoder.js";
 export { cluenetEncoder, type CluenetEncoderOptions } from "./encoders/cluenet.js";
