@@ -62,7 +62,7 @@ export function ntXent(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.
  * @example
  * ```ts
  * const train = await datasets.fashionMnist({ split: "train" });
- * const encoder = encoders.smallCnn();
+ * const encoder = train.smallCnn();
  * await contrastivePretrain(encoder, train, { augment: transforms.twoViews(...), epochs: 10 });
  * ```
  */
