@@ -61,9 +61,9 @@ export function ntXent(a: tf.Tensor2D, b: tf.Tensor2D, temperature: number): tf.
  *
  * @example
  * ```ts
- * const train = await datasets.fashionMnist({ split: "train" });
+ * const images = await datasets.fashionMnist({ split: "train" });
  * const encoder = train.smallCnn();
- * await contrastivePretrain(encoder, train, { augment: transforms.twoViews(...), epochs: 10 });
+ * await train.contrastivePretrain(encoder, images, { augment: transforms.twoViews(...), epochs: 10 });
  * ```
  */
 export async function contrastivePretrain(encoder: Encoder, dataset: ImageDataset, options: ContrastiveOptions): Promise<ContrastiveRecord> {
