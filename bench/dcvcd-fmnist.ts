@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { tf, ready, engineInfo } from "../lib/engine/index.js";
 import { kmeans, umap } from "../lib/clustering/baselines/index.js";
 import * as dcvcd from "../lib/clustering/dcvcd/index.js";
+import { DEFAULT_GRAPH, type GraphSpec } from "../lib/clustering/graph/index.js";
 import type { Scores } from "../lib/clustering/dcvcd/index.js";
 import { ari, clusteringAccuracy, nmi } from "../lib/clustering/metrics/index.js";
 import { fashionMnist, type ImageDataset } from "../lib/data/index.js";
@@ -41,6 +42,9 @@ import type { Encoder } from "../lib/train/encoder.js";
 import { autoencoder } from "../lib/train/encoders/autoencoder.js";
 import { smallCnn } from "../lib/train/encoders/small-cnn.js";
 import type { BenchOptions } from "./types.js";
+
+/** DCvCD's graph (the paper's cosine threshold, capped per node); `--graph-threshold` changes the threshold. */
+const PAPER_GRAPH = DEFAULT_GRAPH as Extract<GraphSpec, { kind: "threshold" }>;
 
 /** k-means starts (best inertia wins): one start's ACC varies by ±2 points with the seed here. */
 const KMEANS_STARTS = 10;
@@ -119,7 +123,7 @@ function settings(args: string[]): Settings {
     pixels: !args.includes("--no-pixels"),
     dcvcd: !args.includes("--no-dcvcd"),
     umap: args.includes("--umap"),
-    graphThreshold: Number(value("--graph-threshold", "0.5")),
+    graphThreshold: Number(value("--graph-threshold", String(PAPER_GRAPH.threshold))),
   };
 }
 
@@ -229,7 +233,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       fineTuneSamples: s.fineTuneSamples,
       maxRounds: s.maxRounds,
       poolResolution: s.poolResolution,
-      graph: { kind: "threshold", threshold: s.graphThreshold, cap: 50 },
+      graph: { ...PAPER_GRAPH, threshold: s.graphThreshold },
       seed: s.seed,
       onRound: (r) =>
         log(`  round ${r.round}: pool ${r.poolBefore} → ${r.poolAfter}, ${r.isolatedCommunities} isolated, ${r.merges.length} merges, ` +

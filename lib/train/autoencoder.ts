@@ -24,14 +24,8 @@ export interface AutoencoderPretrainOptions {
   signal?: AbortSignal;
 }
 
-/** What pre-training did. */
-export interface AutoencoderPretrainRecord {
-  /** Mean reconstruction MSE of each epoch (per pixel, averaged over the epoch's batches). */
-  losses: number[];
-  steps: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+/** What pre-training did; `losses` are each epoch's mean reconstruction MSE per pixel. */
+export type AutoencoderPretrainRecord = EpochsRecord;
 
 /** Mean squared error per value between inputs `[B, ...]` and reconstructions `[B, d]`. */
 export function reconstructionLoss(inputs: tf.Tensor, reconstructions: tf.Tensor2D): tf.Scalar {
@@ -62,13 +56,11 @@ export async function autoencoderPretrain(model: Autoencoder, dataset: ImageData
     );
   }
   if (dataset.length === 0) throw new RangeError(`autoencoderPretrain: ${dataset.name} is empty`);
-  const started = performance.now();
   const variables = [...model.trainableVariables, ...model.decoderVariables];
   const optimizer = tf.train.adam(learningRate);
   const loader = dataset.batches({ batchSize, shuffle: true, seed });
-  let record: EpochsRecord;
   try {
-    record = await runEpochs(
+    return await runEpochs(
       loader,
       epochs,
       (batch) => optimizer.minimize(() => reconstructionLoss(batch.x, model.reconstruct(batch.x, { training: true })), true, variables)!,
@@ -77,6 +69,4 @@ export async function autoencoderPretrain(model: Autoencoder, dataset: ImageData
   } finally {
     optimizer.dispose();
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { losses: record.losses, steps: record.steps, seconds, imagesPerSecond: record.images / seconds };
 }

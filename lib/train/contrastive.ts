@@ -31,13 +31,8 @@ export interface ContrastiveOptions {
   signal?: AbortSignal;
 }
 
-/** What pre-training did. */
-export interface ContrastiveRecord {
-  losses: number[];
-  steps: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+/** What pre-training did; `losses` are each epoch's mean NT-Xent. */
+export type ContrastiveRecord = EpochsRecord;
 
 /**
  * NT-Xent over two batches of projections [B, p]: for each of the 2B views, cross-entropy of its
@@ -71,7 +66,6 @@ export async function contrastivePretrain(encoder: Encoder, dataset: ImageDatase
   const { augment, epochs, batchSize = 256, temperature = 0.5, learningRate = 1e-3, projection = { hidden: 128, out: 64 }, seed = 0, onEpoch, signal } = options;
   if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`contrastivePretrain: epochs must be a positive integer, got ${epochs}`);
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new RangeError(`contrastivePretrain: batchSize must be an integer ≥ 2, got ${batchSize}`);
-  const started = performance.now();
   // The projection head is sized from one embedding of the first image.
   const probe = tf.tidy(() => encoder.embed(tf.zeros([1, ...dataset.shape])));
   const dims = probe.shape[1];
@@ -83,9 +77,8 @@ export async function contrastivePretrain(encoder: Encoder, dataset: ImageDatase
   const variables = [...encoder.trainableVariables, ...[head1, head2].flatMap((m) => m.namedParameters().map(([, p]) => p.variable))];
   const optimizer = tf.train.adam(learningRate);
   const loader = dataset.batches({ batchSize, shuffle: true, seed, augment, dropLast: true });
-  let record: EpochsRecord;
   try {
-    record = await runEpochs(
+    return await runEpochs(
       loader,
       epochs,
       (batch) => {
@@ -99,6 +92,4 @@ export async function contrastivePretrain(encoder: Encoder, dataset: ImageDatase
     head1.dispose();
     head2.dispose();
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { losses: record.losses, steps: record.steps, seconds, imagesPerSecond: record.images / seconds };
 }

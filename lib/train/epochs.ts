@@ -6,7 +6,9 @@ export interface EpochsRecord {
   /** Mean loss of each epoch (over its batches; NaN for an epoch without batches). */
   losses: number[];
   steps: number;
-  images: number;
+  /** Wall time of all epochs. */
+  seconds: number;
+  imagesPerSecond: number;
 }
 
 /**
@@ -20,6 +22,7 @@ export async function runEpochs<B extends { size: number; dispose(): void }>(
   step: (batch: B) => tf.Scalar,
   options: { onEpoch?: (epoch: number, loss: number, seconds: number) => void; signal?: AbortSignal } = {},
 ): Promise<EpochsRecord> {
+  const started = performance.now();
   const losses: number[] = [];
   let steps = 0;
   let images = 0;
@@ -43,5 +46,6 @@ export async function runEpochs<B extends { size: number; dispose(): void }>(
     losses.push(count ? total / count : Number.NaN);
     options.onEpoch?.(epoch, losses.at(-1)!, (performance.now() - epochStarted) / 1000);
   }
-  return { losses, steps, images };
+  const seconds = (performance.now() - started) / 1000;
+  return { losses, steps, seconds, imagesPerSecond: images / seconds };
 }

@@ -72,7 +72,7 @@ test("umap: the same seed gives the same embedding; epochs are reported; abort s
   assert.equal(seen.at(-2), 50);
   assert.equal(seen.at(-1), 50);
   const controller = new AbortController();
-  const stopped = umap(x, { components: 2, neighbors: 10, epochs: 400, onEpoch: (e) => e === 3 && controller.abort(new Error("stop here")) , signal: controller.signal });
+  const stopped = umap(x, { components: 2, neighbors: 10, epochs: 400, onEpoch: (e) => e === 3 && controller.abort(new Error("stop here")), signal: controller.signal });
   await assert.rejects(stopped, /stop here/);
 });
 
