@@ -7,9 +7,12 @@
  *     all 70,000: `--backbone ae` (default) the DEC/N2D autoencoder 784-500-500-2000-10 trained to
  *     reconstruct the pixels (MSE), or `--backbone cnn` a small CNN pre-trained with SimCLR (two
  *     augmented views, NT-Xent);
- *  3. with `--umap`: N2D's manifold step on the backbone's embeddings (UMAP to 10 dimensions, 20
- *     neighbours, min_dist 0) then k-means, whose labels DCvCD then starts from;
- *  4. backbone + DCvCD: the pipeline refining (2)'s (or 3's) labels, fine-tuning the encoder each round.
+ *  3. the backbone's embeddings clustered by community detection instead: Leiden on their cosine
+ *     kNN graph (15 neighbours) at the resolution that gives 10 communities (`leidenClusters`);
+ *     with `--init umap` (or `--umap`), also N2D's manifold step: UMAP to 10 dimensions (20
+ *     neighbours, min_dist 0) then k-means;
+ *  4. backbone + DCvCD: the pipeline refining the labels `--init` names (kmeans: step 2's, the
+ *     default; leiden or umap: step 3's), fine-tuning the encoder each round.
  *
  * ACC/NMI/ARI against the true classes and wall times, beside the published anchors (k-means
  * 47/51, AE + k-means 60.6/63.7, DEC 61.8/65.1, N2D 67.2/68.4). The pre-trained weights are cached (keyed by every
@@ -18,7 +21,7 @@
  * k-means everywhere keeps the best of 10 starts (scikit-learn too).
  *
  * Options: --backbone ae|cnn (ae), --pretrain-epochs N (ae 30, cnn 15), --hidden a,b,c (ae: 500,500,2000),
- * --channels a,b,c (cnn: 16,32,64), --embedding-dim N (ae 10, cnn 64), --no-dcvcd (stop after the backbone), --umap (step 3), --epochs-per-round N (1),
+ * --channels a,b,c (cnn: 16,32,64), --embedding-dim N (ae 10, cnn 64), --no-dcvcd (stop after the backbone), --init kmeans|leiden|umap (DCvCD's initial labels, kmeans; --umap = --init umap), --epochs-per-round N (1),
  * --merges-per-main N (5), --fine-tune-samples N (8192), --max-rounds N (40), --pool-resolution X (1), --graph-threshold X
  * (0.5, the paper's cosine threshold; cap 50 neighbours), --seed N (0),
  * --cache DIR (~/.cache/cluelab/bench), --no-sklearn, --no-pixels (skip k-means on pixels, for DCvCD-only reruns). --quick: 10,000 images, 1 pre-training epoch.
@@ -28,7 +31,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { tf, ready, engineInfo } from "../lib/engine/index.js";
-import { kmeans, umap } from "../lib/clustering/baselines/index.js";
+import { kmeans, leidenClusters, umap } from "../lib/clustering/baselines/index.js";
 import * as dcvcd from "../lib/clustering/dcvcd/index.js";
 import { DEFAULT_GRAPH, type GraphSpec } from "../lib/clustering/graph/index.js";
 import type { Scores } from "../lib/clustering/dcvcd/index.js";
@@ -46,10 +49,16 @@ import type { BenchOptions } from "./types.js";
 /** DCvCD's graph (the paper's cosine threshold, capped per node); `--graph-threshold` changes the threshold. */
 const PAPER_GRAPH = DEFAULT_GRAPH as Extract<GraphSpec, { kind: "threshold" }>;
 
+/** Neighbours per node of the kNN graph `leidenClusters` runs on (N2D's UMAP uses 20, scikit-learn's spectral clustering 10). */
+const LEIDEN_NEIGHBOURS = 15;
+
 /** k-means starts (best inertia wins): one start's ACC varies by ±2 points with the seed here. */
 const KMEANS_STARTS = 10;
 
 type Backbone = "ae" | "cnn";
+
+/** Where DCvCD's initial labels come from. */
+type Init = "kmeans" | "leiden" | "umap";
 
 interface Settings {
   quick: boolean;
@@ -70,7 +79,7 @@ interface Settings {
   sklearn: boolean;
   pixels: boolean;
   dcvcd: boolean;
-  umap: boolean;
+  init: Init;
   graphThreshold: number;
 }
 
@@ -103,6 +112,8 @@ function settings(args: string[]): Settings {
     if (!list.every((w) => Number.isInteger(w) && w > 0)) throw new Error(`${name} must be positive integers separated by commas, got ${value(name, "")}`);
     return list;
   };
+  const init = args.includes("--umap") ? "umap" : value("--init", "kmeans");
+  if (init !== "kmeans" && init !== "leiden" && init !== "umap") throw new Error(`--init must be kmeans, leiden or umap, got ${init}`);
   const channels = widths("--channels", "16,32,64");
   if (channels.length !== 3) throw new Error(`--channels takes three widths, got ${channels.join(",")}`);
   return {
@@ -122,7 +133,7 @@ function settings(args: string[]): Settings {
     sklearn: !args.includes("--no-sklearn"),
     pixels: !args.includes("--no-pixels"),
     dcvcd: !args.includes("--no-dcvcd"),
-    umap: args.includes("--umap"),
+    init,
     graphThreshold: Number(value("--graph-threshold", String(PAPER_GRAPH.threshold))),
   };
 }
@@ -208,9 +219,18 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   });
   log(`backbone: ${fmt(rows.at(-1)!)}`);
 
-  // 3. N2D's manifold step: UMAP of the embeddings, then k-means; DCvCD starts from these labels.
-  let initialLabels = backbone.labels;
-  if (s.umap) {
+  // 3. Community detection on the embeddings' kNN graph; and N2D's manifold step (UMAP, then k-means).
+  started = performance.now();
+  const communities = await leidenClusters(embedded, 10, { neighbors: LEIDEN_NEIGHBOURS, seed: s.seed });
+  rows.push({
+    method: `backbone + Leiden on its ${LEIDEN_NEIGHBOURS}-NN graph (10 communities)`,
+    ...score(truth, communities.labels),
+    seconds: elapsed(started),
+    note: `resolution ${communities.resolution.toPrecision(3)} after ${communities.trials.length} Leiden runs${communities.merged ? `, ${communities.merged} merges` : ""}`,
+  });
+  log(`backbone + Leiden: ${fmt(rows.at(-1)!)}`);
+  let initialLabels = s.init === "leiden" ? communities.labels : backbone.labels;
+  if (s.init === "umap") {
     started = performance.now();
     const manifold = await umap(embedded, { components: 10, neighbors: 20, minDist: 0, seed: s.seed, onEpoch: (e, total) => e % 50 === 0 && log(`  umap epoch ${e}/${total}`) });
     initialLabels = (await kmeans(manifold, 10, { seed: s.seed, nInit: KMEANS_STARTS })).labels;
@@ -240,7 +260,8 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
           `purity ${r.purity?.toFixed(4)}, ACC ${r.metrics?.acc.toFixed(4)} NMI ${r.metrics?.nmi.toFixed(4)} (${r.seconds.toFixed(0)} s)`),
     },
   );
-  rows.push({ method: s.umap ? "backbone + UMAP + k-means, refined by DCvCD" : "backbone + DCvCD", ...score(truth, result.labels), seconds: elapsed(started), note: `${result.summary.rounds} rounds, ended: ${result.summary.ended}` });
+  const from = { kmeans: "backbone + k-means", leiden: "backbone + Leiden", umap: "backbone + UMAP + k-means" }[s.init];
+  rows.push({ method: `${from}, refined by DCvCD`, ...score(truth, result.labels), seconds: elapsed(started), note: `${result.summary.rounds} rounds, ended: ${result.summary.ended}` });
   log(`backbone + DCvCD: ${fmt(rows.at(-1)!)}`);
   encoder.dispose();
 
@@ -253,7 +274,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     dcvcd: { ...result.summary, roundRecords: result.rounds.map(({ mainOf: _, ...r }) => r) },
   };
   mkdirSync(s.cache, { recursive: true });
-  writeFileSync(join(s.cache, `dcvcd-fmnist-${s.backbone}${s.umap ? "-umap" : ""}-${s.quick ? "quick" : "full"}-s${s.seed}.json`), JSON.stringify(report, null, 2));
+  writeFileSync(join(s.cache, `dcvcd-fmnist-${s.backbone}${s.init === "kmeans" ? "" : `-${s.init}`}-${s.quick ? "quick" : "full"}-s${s.seed}.json`), JSON.stringify(report, null, 2));
   process.stdout.write(json ? JSON.stringify(report, null, 2) + "\n" : render(report.rows, result.summary.deviations, backend, n, s.backbone));
 }
 
@@ -348,7 +369,9 @@ function render(rows: ResultRow[], deviations: dcvcd.Deviation[] | undefined, ba
     lines.push(`${r.method.padEnd(width)}  ${r.acc.toFixed(4)}  ${r.nmi.toFixed(4)}  ${r.ari.toFixed(4)}  ${r.seconds.toFixed(0).padStart(7)}${r.note ? `  (${r.note})` : ""}`);
   }
   lines.push("published anchors (ACC/NMI): k-means 0.47/0.51, AE + k-means 0.606/0.637, DEC 0.618/0.651, N2D 0.672/0.684");
-  if (deviations) lines.push(`DCvCD deviations from the paper: ${deviations.map((d) => `${d.option}=${JSON.stringify(d.used)} (paper ${JSON.stringify(d.paper)})`).join("; ")}`);
+  // Infinity (e.g. fineTuneSamples: all) would print as null.
+  const show = (v: unknown) => JSON.stringify(v, (_, x) => (x === Infinity ? "all" : x));
+  if (deviations) lines.push(`DCvCD deviations from the paper: ${deviations.map((d) => `${d.option}=${show(d.used)} (paper ${show(d.paper)})`).join("; ")}`);
   return lines.join("\n") + "\n";
 }
 

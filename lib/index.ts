@@ -21,7 +21,7 @@ export * as train from "./train/index.js";
 /** CLUENet's cluster maps traced to input pixels, occlusion ranking, overlays and heatmaps. */
 export * as interpret from "./cluenet/interpret/index.js";
 // Clustering: short top-level names, as notebooks write them (`metrics.nmi`, `community.leiden`).
-export { metrics, graph, community, dcvcd, kmeans, umap, type KMeansOptions, type KMeansResult, type UmapOptions } from "./clustering/index.js";
+export { metrics, graph, community, dcvcd, kmeans, umap, leidenClusters, type KMeansOptions, type KMeansResult, type UmapOptions, type LeidenClustersOptions, type LeidenClustersResult } from "./clustering/index.js";
 export type { Encoder } from "./train/encoder.js";
 
 // The backend is chosen before any tensor exists, so a notebook never starts on a backend the

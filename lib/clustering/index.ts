@@ -8,4 +8,4 @@ export * as metrics from "./metrics/index.js";
 export * as graph from "./graph/index.js";
 export * as community from "./community/index.js";
 export * as dcvcd from "./dcvcd/index.js";
-export { kmeans, umap, type KMeansOptions, type KMeansResult, type UmapOptions } from "./baselines/index.js";
+export { kmeans, umap, leidenClusters, type KMeansOptions, type KMeansResult, type UmapOptions, type LeidenClustersOptions, type LeidenClustersResult } from "./baselines/index.js";

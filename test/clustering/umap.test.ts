@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { kmeans, umap } from "../../lib/clustering/baselines/index.js";
 import { ari } from "../../lib/clustering/metrics/index.js";
 import { testRng } from "./python.js";
+import { blobs } from "./synthetic.js";
 
 /** Two interleaved half-moons (scikit-learn's make_moons) in 2-D. */
 function moons(n: number, noise: number, seed: number): Float32Array {
@@ -15,20 +16,6 @@ function moons(n: number, noise: number, seed: number): Float32Array {
     data[2 * i + 1] = (second ? 0.5 - Math.sin(t) : Math.sin(t)) + noise * (rand() - 0.5);
   }
   return data;
-}
-
-/** k Gaussian blobs in d dimensions, centers ~N(0, 10²), sample i in blob i % k. */
-function blobs(n: number, d: number, k: number, seed: number): { data: Float32Array; truth: Int32Array } {
-  const rand = testRng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const centers = Array.from({ length: k }, () => Array.from({ length: d }, () => 10 * gauss()));
-  const data = new Float32Array(n * d);
-  const truth = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    truth[i] = i % k;
-    for (let j = 0; j < d; j++) data[i * d + j] = centers[i % k]![j]! + 2 * gauss();
-  }
-  return { data, truth };
 }
 
 /** Mean share of each point's `k` nearest neighbours (Euclidean) in `a` that stay among its `k` nearest in `b`. */

@@ -4,3 +4,4 @@
  */
 export { kmeans, type KMeansOptions, type KMeansResult } from "./kmeans.js";
 export { umap, type UmapOptions } from "./umap.js";
+export { leidenClusters, mergeToCount, type LeidenClustersOptions, type LeidenClustersResult, type ResolutionTrial } from "./leiden-clusters.js";
