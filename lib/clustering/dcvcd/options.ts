@@ -1,3 +1,4 @@
+import { DEFAULT_GRAPH } from "../graph/similarity.js";
 import type { GraphSpec } from "../graph/types.js";
 
 /**
@@ -47,7 +48,7 @@ export interface DcvcdOptions {
 
 /** The paper's settings (Cheng and Chen 2025, Sections 3–4.2), with the capped graph cluelab defaults to. */
 export const PAPER_DEFAULTS: Readonly<Omit<DcvcdOptions, "k">> = Object.freeze({
-  graph: { kind: "threshold", threshold: 0.5, cap: 50 } as GraphSpec,
+  graph: DEFAULT_GRAPH,
   rho: 0.9,
   tau: 0.5,
   epochsPerRound: 100,
