@@ -125,7 +125,7 @@ export class CellSession {
     this.host.setFile(this.scratch, code + this.tail(code, topLevelDeclarations(this.parse(code))));
     this.service.getSemanticDiagnostics(this.scratch);
     this.service.getCompletionsAtPosition(this.scratch, code.indexOf("warm.") + 5, {});
-    const names: CompiledNames = { declarations: [], marked: [] };
+    const names: CompiledNames = { declarations: [] };
     this.service.getProgram()?.emit(this.service.getProgram()?.getSourceFile(this.scratch), () => {}, undefined, false, { after: [replTransformer(code.length, 0, names)] });
   }
 
@@ -156,7 +156,7 @@ export class CellSession {
     const program = this.service.getProgram()!;
     let js = "";
     let sourceMap = "";
-    const names: CompiledNames = { declarations: [], marked: [] };
+    const names: CompiledNames = { declarations: [] };
     program.emit(
       program.getSourceFile(name),
       (fileName, text) => {
@@ -328,7 +328,7 @@ export class CellSession {
 
   private commit(index: number, code: string, declared: Declared[], imports: Map<string, BindingKind>, names: CompiledNames, executionCount: number): void {
     const exports = new Set(declared.filter((d) => d.exportable && !d.exported).map((d) => d.name));
-    const slot: Slot = { code, imports, exports, replaced: new Map(), runtime: new Map(), marked: new Set(names.marked) };
+    const slot: Slot = { code, imports, exports, replaced: new Map(), runtime: new Map(), marked: new Set(names.declarations.filter((d) => d.marked).map((d) => d.name)) };
     this.slots.push(slot);
     const touched = new Set<number>();
     for (const d of declared) {

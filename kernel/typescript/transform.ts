@@ -33,13 +33,13 @@ export interface RuntimeDeclaration {
   keyword: string;
   /** Offset of the declaring statement in the cell. */
   start: number;
+  /** Bound only if the mark after its statement runs (all but function declarations, which are hoisted). */
+  marked: boolean;
 }
 
 /** What compiling a cell found out about its run-time names (filled by the transformer). */
 export interface CompiledNames {
   declarations: RuntimeDeclaration[];
-  /** Names with a mark after their declaration: bound only if that mark runs. */
-  marked: string[];
 }
 
 /**
@@ -170,9 +170,9 @@ export function replTransformer(codeLength: number, slot: number, names: Compile
       const original = ts.getOriginalNode(emitted);
       const start = original.pos >= 0 ? original.getStart(source) : 0;
       const keyword = keywordOf(original);
-      const add = (name: string, kind: RuntimeKind) => names.declarations.push({ name, kind, keyword, start });
+      const add = (name: string, kind: RuntimeKind, marked = true) => names.declarations.push({ name, kind, keyword, start, marked });
       if (ts.isFunctionDeclaration(emitted) && emitted.name) {
-        add(emitted.name.text, "var"); // hoisted and initialized before the cell runs: no mark
+        add(emitted.name.text, "var", false); // hoisted and initialized before the cell runs: no mark
         return [];
       }
       let declared: string[] = [];
@@ -183,7 +183,6 @@ export function replTransformer(codeLength: number, slot: number, names: Compile
         if (!(emitted.declarationList.flags & ts.NodeFlags.BlockScoped)) kind = "var";
       }
       for (const name of declared) add(name, kind);
-      names.marked.push(...declared);
       return declared;
     };
 
