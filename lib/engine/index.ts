@@ -16,5 +16,6 @@ export {
   clusterMean,
   adamwStep,
   linear,
+  residual,
   type AdamWOptions,
 } from "./fused/index.js";

@@ -10,3 +10,4 @@ export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCente
 export { linear } from "./linear.js";
 export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
 export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";
+export { referenceResidual, residual } from "./residual.js";
