@@ -12,3 +12,5 @@ export const ADAMW = "ClueAdamW";
 export const RESIDUAL = "ClueResidual";
 export const RESIDUAL_SCALED = "ClueResidualScaled";
 export const RESIDUAL_GRAD = "ClueResidualGrad";
+export const CONV2D_BIAS = "ClueConv2DBias";
+export const DEPTHWISE_CONV2D_BIAS = "ClueDepthwiseConv2DBias";

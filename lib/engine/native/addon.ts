@@ -17,8 +17,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   matmul(out: F32, a: F32, b: F32, bias: F32 | null, batchA: number, batchB: number, m: number, n: number, k: number,
     transA: number, transB: number, activation: number, alpha: number): void;
-  conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array): void;
-  depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array): void;
+  conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
+  depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
   binary(op: number, out: Typed, a: Typed, b: Typed, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
