@@ -1,6 +1,6 @@
 /** The MetaFormer cluster block and a stage of them. */
-import { tf } from "../engine/index.js";
-import { GroupNorm, LayerNorm, Mlp, Module, ModuleList, constant, dropPath, type Build, type Norm, type Rng } from "../nn/index.js";
+import { residual, tf } from "../engine/index.js";
+import { GroupNorm, LayerNorm, Mlp, Module, ModuleList, constant, dropPathMask, type Build, type Norm, type Rng } from "../nn/index.js";
 import type { Assignment, TokenMixer } from "./mixer.js";
 
 /** What a forward pass needs besides the input. */
@@ -58,12 +58,12 @@ export class ClusterBlock extends Module {
     // pass needs the gradient tape has kept on its own.
     return keepOnly(() => {
       const { out, assignment } = this.tokenMixer.forward(this.norm1.forward(x), shared);
-      const rate = this.options.dropPath;
-      const mixed = this.layerScale1 ? (tf.mul(out, this.layerScale1) as tf.Tensor4D) : out;
-      const y = tf.add(x, dropPath(mixed, rate, ctx.training, ctx.rng)) as tf.Tensor4D;
+      // Each update x + DropPath(γ·branch) is one fused op; the masks are drawn in the same
+      // order as before (the same coin flips from the same seed).
+      const mask = () => dropPathMask(x.shape[0], this.options.dropPath, ctx.training, ctx.rng);
+      const y = residual(x, out, this.layerScale1 as tf.Tensor1D | null, mask());
       const mlp = this.mlp.forward(this.norm2.forward(y));
-      const scaled = this.layerScale2 ? (tf.mul(mlp, this.layerScale2) as tf.Tensor4D) : mlp;
-      return { x: tf.add(y, dropPath(scaled, rate, ctx.training, ctx.rng)) as tf.Tensor4D, assignment };
+      return { x: residual(y, mlp, this.layerScale2 as tf.Tensor1D | null, mask()), assignment };
     });
   }
 }

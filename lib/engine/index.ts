@@ -16,5 +16,8 @@ export {
   clusterMean,
   adamwStep,
   linear,
+  conv2dBias,
+  depthwiseConv2dBias,
+  residual,
   type AdamWOptions,
 } from "./fused/index.js";

@@ -1,5 +1,5 @@
 /** Convolutions on channels-last (NHWC) maps with PyTorch's symmetric zero padding. */
-import { tf } from "../engine/index.js";
+import { conv2dBias, depthwiseConv2dBias, tf } from "../engine/index.js";
 import type { Build } from "./init.js";
 import { WeightLayout } from "./layout.js";
 import { Module } from "./module.js";
@@ -29,8 +29,7 @@ export class Conv2d extends Module {
 
   /** x [B, H, W, in] → [B, H', W', out]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    // conv + add, not tf.fused.conv2d, whose gradient also keeps the output (see Linear)
-    return tf.add(tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, this.padding), this.bias);
+    return conv2dBias(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D, this.stride, this.padding);
   }
 }
 
@@ -52,6 +51,6 @@ export class DepthwiseConv2d extends Module {
 
   /** x [B, H, W, C] → [B, H, W, C]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.add(tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, 1, (this.kernel - 1) / 2), this.bias);
+    return depthwiseConv2dBias(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D, 1, (this.kernel - 1) / 2);
   }
 }

@@ -8,13 +8,23 @@ import type { Rng } from "./rng.js";
  * from `rng`, so a seeded model drops the same paths on every backend.
  */
 export function dropPath<T extends tf.Tensor>(x: T, rate: number, training: boolean, rng: Rng): T {
-  if (!training || rate === 0) return x;
+  const mask = dropPathMask(x.shape[0]!, rate, training, rng);
+  if (!mask) return x;
+  const shape = [mask.length, ...new Array<number>(x.rank - 1).fill(1)];
+  return tf.tidy(() => tf.mul(x, tf.tensor(mask, shape))) as T;
+}
+
+/**
+ * Drop path's per-sample factors (0 or 1/(1−rate)) for a batch, drawn from `rng` one per
+ * sample, or null where drop path is the identity (not training, or rate 0: nothing is drawn).
+ * {@link dropPath} multiplies by them; a residual update can take them as its mask.
+ */
+export function dropPathMask(batch: number, rate: number, training: boolean, rng: Rng): Float32Array | null {
+  if (!training || rate === 0) return null;
   const keep = 1 - rate;
-  const batch = x.shape[0]!;
   const mask = new Float32Array(batch);
   for (let i = 0; i < batch; i++) mask[i] = rng.uniform() < keep ? 1 / keep : 0;
-  const shape = [batch, ...new Array<number>(x.rank - 1).fill(1)];
-  return tf.tidy(() => tf.mul(x, tf.tensor(mask, shape))) as T;
+  return mask;
 }
 
 /** Per-block rates growing linearly over all blocks: rate·i/(total−1), as the official code. */

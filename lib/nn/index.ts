@@ -16,7 +16,7 @@ export { Conv2d, DepthwiseConv2d } from "./conv.js";
 export { LayerNorm, GroupNorm, type Norm } from "./norm.js";
 export { Mlp } from "./mlp.js";
 export { gelu } from "../engine/index.js";
-export { dropPath, dropPathSchedule } from "./drop-path.js";
+export { dropPath, dropPathMask, dropPathSchedule } from "./drop-path.js";
 export {
   parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, toFloat32, toInt32, SafetensorsError,
   type Safetensors, type SafetensorsDtype, type RawTensor, type TensorToWrite,

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels.h"
@@ -76,11 +77,12 @@ enum { P_N = 0, P_H, P_W, P_CI, P_HO, P_WO, P_CO, P_FH, P_FW, P_SH, P_SW, P_DH, 
 static std::mutex planMutex;
 static std::map<std::vector<int64_t>, std::unique_ptr<ConvPlan>> convPlans;
 
-/** The plan for `mode` at batch size `n` (the other parameters from p). */
-static ConvPlan& convPlan(int mode, const std::vector<int64_t>& p, int64_t n) {
+/** The plan for `mode` at batch size `n` (the other parameters from p); a forward plan may add a bias. */
+static ConvPlan& convPlan(int mode, const std::vector<int64_t>& p, int64_t n, bool withBias = false) {
   std::vector<int64_t> key(p);
   key[P_N] = n;
   key.push_back(mode);
+  key.push_back(withBias);
   std::lock_guard<std::mutex> lock(planMutex);
   auto it = convPlans.find(key);
   if (it != convPlans.end()) return *it->second;
@@ -96,7 +98,15 @@ static ConvPlan& convPlan(int mode, const std::vector<int64_t>& p, int64_t n) {
   dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, plan->src, anyW, plan->dst,
                                      strides, dil, padL, padR);
   dnnl::convolution_forward::primitive_desc fpd(fd, attr, eng);
-  if (mode == kForward) {
+  if (mode == kForward && withBias) {
+    // oneDNN adds the bias in the convolution's epilogue, while the output is in registers.
+    dnnl::convolution_forward::desc bfd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, plan->src, anyW,
+                                        memory::desc({co}, dt::f32, tag::x), plan->dst, strides, dil, padL, padR);
+    dnnl::convolution_forward::primitive_desc bpd(bfd, attr, eng);
+    plan->prim = dnnl::convolution_forward(bpd);
+    plan->primW = bpd.weights_desc();
+    plan->scratchpad = bpd.scratchpad_desc();
+  } else if (mode == kForward) {
     plan->prim = dnnl::convolution_forward(fpd);
     plan->primW = fpd.weights_desc();
     plan->scratchpad = fpd.scratchpad_desc();
@@ -141,8 +151,9 @@ static std::vector<int64_t> pieceSizes(int64_t n, int64_t chunks) {
 }
 
 /**
- * conv(mode, out, in1, in2, params): params = [n, h, w, ci, ho, wo, co, fh, fw, sh, sw, dh, dw,
- * padTop, padLeft, padBottom, padRight, groups]. Mode 0: out = y from (x, filter); 1: out = dx
+ * conv(mode, out, in1, in2, params, bias|null): params = [n, h, w, ci, ho, wo, co, fh, fw, sh, sw,
+ * dh, dw, padTop, padLeft, padBottom, padRight, groups]. Mode 0: out = y from (x, filter), plus
+ * the bias [co] if given; 1: out = dx
  * from (dy, filter); 2: out = dFilter from (x, dy). groups = ci makes it depthwise (co = ci·m).
  */
 void conv(const Args& args) {
@@ -156,12 +167,13 @@ void conv(const Args& args) {
   int64_t chunks = batchChunks(n, macsPerImage);
   std::vector<int64_t> sizes = pieceSizes(n, chunks);
   auto& eng = cpuEngine();
-  const float *x = nullptr, *dy = nullptr, *filter = nullptr;
+  const float *x = nullptr, *dy = nullptr, *filter = nullptr, *bias = nullptr;
   float *y = nullptr, *dx = nullptr, *dW = nullptr;
   if (mode == kForward) {
     y = args.f32(1, size_t(n * yImage));
     x = args.f32(2, size_t(n * xImage));
     filter = args.f32(3, wSize);
+    bias = args.count() > 5 && !args.isNull(5) ? args.f32(5, size_t(co)) : nullptr;
   } else if (mode == kBackwardData) {
     dx = args.f32(1, size_t(n * xImage));
     dy = args.f32(2, size_t(n * yImage));
@@ -177,7 +189,7 @@ void conv(const Args& args) {
   std::map<int64_t, ConvPlan*> plans;
   std::map<int64_t, std::vector<float>> filters;
   for (int64_t s : sizes) {
-    ConvPlan& plan = convPlan(mode, p, s);
+    ConvPlan& plan = convPlan(mode, p, s, bias != nullptr);
     plans[s] = &plan;
     if (mode != kBackwardWeights && plan.reorderW) {
       auto& buf = filters[s];
@@ -208,7 +220,9 @@ void conv(const Args& args) {
     memory weights(plan.reorderW ? plan.primW : plan.userW, eng, wp);
     if (mode == kForward) {
       memory src(plan.src, eng, const_cast<float*>(x + b0 * xImage)), dst(plan.dst, eng, y + b0 * yImage);
-      plan.prim.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}});
+      std::unordered_map<int, memory> margs{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}};
+      if (bias) margs.emplace(DNNL_ARG_BIAS, memory(memory::desc({co}, dt::f32, tag::x), eng, const_cast<float*>(bias)));
+      plan.prim.execute(stream, margs);
     } else {
       memory dsrc(plan.src, eng, dx + b0 * xImage), ddst(plan.dst, eng, const_cast<float*>(dy + b0 * yImage));
       plan.prim.execute(stream, {{DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_SCRATCHPAD, pad}});

@@ -193,10 +193,13 @@ inline __attribute__((always_inline)) bool span3(float* __restrict out, const fl
 
 /**
  * Rows [r0, r1) of out (rows = image × outH, each outW·C floats), each pixel the sum over its
- * row taps × column taps of source pixel × filter row (source images srcH × srcW × C).
+ * row taps × column taps of source pixel × filter row (source images srcH × srcW × C), plus
+ * bias[c] when there is one (added to each row while it is in L1: the sum, then the bias, as a
+ * separate add would round).
  */
-CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, int64_t r0, int64_t r1, int64_t outH, int64_t outW,
-                         int64_t srcH, int64_t srcW, int64_t C, int64_t fh, int64_t fw, const AxisTaps& rows, const AxisTaps& cols) {
+CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, const float* bias, int64_t r0, int64_t r1, int64_t outH,
+                         int64_t outW, int64_t srcH, int64_t srcW, int64_t C, int64_t fh, int64_t fw, const AxisTaps& rows,
+                         const AxisTaps& cols) {
 
   std::vector<Tap> taps(size_t(fh * fw)), inner(size_t(fh * fw));
   int64_t srcImage = srcH * srcW * C;
@@ -224,6 +227,13 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, int6
       }
       int nt = tapsAt(ox, taps.data());
       span(orow + ox * C, img, 0, filter, taps.data(), nt, C, 1);
+    }
+    if (bias) {
+      for (int64_t ox = 0; ox < outW; ox++) {
+        float* px = orow + ox * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) px[c] += bias[c];
+      }
     }
   }
 }
@@ -359,9 +369,9 @@ int64_t rowGrain(int64_t rowWork) { return std::max<int64_t>(1, (int64_t(1) << 1
 }  // namespace
 
 /**
- * depthwise(mode, out, in1, in2, params): conv()'s modes and parameters (conv.cc) for a
- * depthwise convolution with channel multiplier 1 (groups = ci = co). Mode 0: out = y from
- * (x, filter); 1: out = dx from (dy, filter); 2: out = dFilter from (x, dy), summed over chunks
+ * depthwise(mode, out, in1, in2, params, bias|null): conv()'s modes and parameters (conv.cc) for
+ * a depthwise convolution with channel multiplier 1 (groups = ci = co). Mode 0: out = y from
+ * (x, filter), plus the bias if given; 1: out = dx from (dy, filter); 2: out = dFilter from (x, dy), summed over chunks
  * of rows in a fixed order (the same result for any number of threads).
  */
 void depthwise(const Args& args) {
@@ -378,9 +388,10 @@ void depthwise(const Args& args) {
     float* y = args.f32(1, size_t(n * yImage));
     const float* x = args.f32(2, size_t(n * xImage));
     const float* filter = args.f32(3, wSize);
+    const float* bias = args.count() > 5 && !args.isNull(5) ? args.f32(5, size_t(C)) : nullptr;
     AxisTaps rows(ho, h, fh, sh, dh, pt, false), cols(wo, w, fw, sw, dw, pl, false);
     parallel_for(n * ho, rowGrain(wo * C * fh * fw), [&](int64_t r0, int64_t r1) {
-      gatherRows(y, x, filter, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols);
+      gatherRows(y, x, filter, bias, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols);
     });
   } else if (mode == kBackwardData) {
     float* dx = args.f32(1, size_t(n * xImage));
@@ -388,7 +399,7 @@ void depthwise(const Args& args) {
     const float* filter = args.f32(3, wSize);
     AxisTaps rows(h, ho, fh, sh, dh, pt, true), cols(w, wo, fw, sw, dw, pl, true);
     parallel_for(n * h, rowGrain(w * C * fh * fw / std::max<int64_t>(sh * sw, 1)), [&](int64_t r0, int64_t r1) {
-      gatherRows(dx, dy, filter, r0, r1, h, w, ho, wo, C, fh, fw, rows, cols);
+      gatherRows(dx, dy, filter, nullptr, r0, r1, h, w, ho, wo, C, fh, fw, rows, cols);
     });
   } else if (mode == kBackwardWeights) {
     float* dW = args.f32(1, wSize);

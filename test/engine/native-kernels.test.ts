@@ -128,6 +128,16 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: dw as tf.Tensor4D, strides: 1, pad: "valid", dilations: 2, bias: t([6], 29), activation: "sigmoid" }),
       ];
     } },
+  { name: "fused convolutions with the bias in the epilogue: hand-written depthwise (long rows split over the pool), oneDNN conv; a broadcast bias added after", run: () => {
+      const x = t([4, 20, 24, 32], 90), dw = t([3, 3, 32, 1], 91), bias = t([32], 92), w = t([3, 3, 32, 24], 93), cb = t([24], 94);
+      return [
+        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: dw as tf.Tensor4D, strides: 1, pad: 1, bias }),
+        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: dw as tf.Tensor4D, strides: 2, pad: "same", bias, activation: "relu" }),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: "same", bias: cb }),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 1, bias: t([1], 95) }),
+        tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: dw as tf.Tensor4D, strides: 1, pad: "valid", bias: t([1, 1, 32], 96) }),
+      ];
+    } },
   { name: "pooling with same padding and ceil rounding; max-pool gradient with ties", run: () => {
       const x = t([2, 7, 9, 3], 30);
       const ties = tf.tensor4d([1, 1, 0, 2, 2, 2, 1, 0, 1, 1, 2, 2, 0, 0, 2, 2], [1, 4, 4, 1]);

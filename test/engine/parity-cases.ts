@@ -3,7 +3,9 @@
  * tensor; the suite checks the forward value and the gradient w.r.t. every input on each backend.
  */
 import { tf } from "../../lib/engine/index.js";
-import { clusterMean, gelu, l2Normalize, layerNorm, linear, nearestCenter } from "../../lib/engine/fused/index.js";
+import {
+  clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual,
+} from "../../lib/engine/fused/index.js";
 import { seeded } from "../helpers/backends.js";
 
 export interface ParityCase {
@@ -51,6 +53,14 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "fused layerNorm", inputs: [{ shape: [3, 5, 24], lo: -2, hi: 3 }, { shape: [24] }, { shape: [24] }], f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
   { name: "fused linear (product + bias, own gradient)", inputs: [{ shape: [37, 12] }, { shape: [12, 5] }, { shape: [5] }], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: "fused gelu", inputs: [{ shape: [6, 33], lo: -5, hi: 5 }], f: (x) => gelu(x!) },
+  { name: "fused residual (layer scale, drop-path mask)", inputs: [{ shape: [4, 5, 3, 8] }, { shape: [4, 5, 3, 8] }, { shape: [8] }], f: (x, b, s) =>
+      residual(x!, b!, s as tf.Tensor1D, new Float32Array([0, 4 / 3, 4 / 3, 0])) },
+  { name: "fused conv2dBias 3×3 stride 2 pad 1 (bias in the epilogue)", inputs: [{ shape: [2, 9, 8, 5] }, { shape: [3, 3, 5, 7] }, { shape: [7] }], f: (x, w, b) =>
+      conv2dBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, 2, 1) },
+  { name: "fused depthwiseConv2dBias, 16·k channels (hand-written kernel)", inputs: [{ shape: [2, 9, 10, 32] }, { shape: [3, 3, 32, 1] }, { shape: [32] }], f: (x, w, b) =>
+      depthwiseConv2dBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, 1, 1) },
+  { name: "fused depthwiseConv2dBias, 3 channels (oneDNN)", inputs: [{ shape: [2, 7, 6, 3] }, { shape: [3, 3, 3, 1] }, { shape: [3] }], f: (x, w, b) =>
+      depthwiseConv2dBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, 2, 1) },
   { name: "fused l2Normalize", inputs: [{ shape: [4, 6, 9] }], f: (x) => l2Normalize(x!) },
   { name: "fused nearestCenter (forward)", inputs: [{ shape: [3, 40, 8] }, { shape: [3, 7, 8] }], f: (x, c) => nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D), forwardOnly: true },
   { name: "fused clusterMean on nearestCenter (cluster pooling)", inputs: [{ shape: [2, 30, 6] }, { shape: [2, 5, 6] }], f: (x, c) => {

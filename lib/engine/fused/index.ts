@@ -7,6 +7,8 @@
  */
 export { gelu, referenceGelu } from "./activation.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
+export { conv2dBias, depthwiseConv2dBias } from "./conv.js";
 export { linear } from "./linear.js";
 export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
 export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";
+export { referenceResidual, residual } from "./residual.js";

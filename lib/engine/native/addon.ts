@@ -17,8 +17,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   matmul(out: F32, a: F32, b: F32, bias: F32 | null, batchA: number, batchB: number, m: number, n: number, k: number,
     transA: number, transB: number, activation: number, alpha: number): void;
-  conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array): void;
-  depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array): void;
+  conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
+  depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
   binary(op: number, out: Typed, a: Typed, b: Typed, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
@@ -44,6 +44,9 @@ export interface NativeAddon {
   clusterMeanGrad(dValues: F32, dCenters: F32, dy: F32, index: Int32Array, counts: F32, groups: number, n: number, m: number, d: number): void;
   adamw(param1: F32, m1: F32, v1: F32, param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  residual(y: F32, x: F32, branch: F32, scale: F32 | null, mask: F32 | null, batch: number, cols: number): void;
+  residualGrad(dbranch: F32, dscale: F32 | null, dy: F32, branch: F32 | null, scale: F32 | null, mask: F32 | null, batch: number,
+    cols: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */

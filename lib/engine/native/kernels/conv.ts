@@ -4,6 +4,7 @@
  * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS } from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
@@ -73,13 +74,15 @@ export function handWritten(mode: number, info: Info): boolean {
   return strided;
 }
 
-function runConv(backend: NativeBackend, mode: number, info: Info, depthwise: boolean, in1: tf.TensorInfo, in2: tf.TensorInfo): tf.TensorInfo {
+/** Runs one convolution mode; a forward one adds `bias` [outChannels] in its epilogue. */
+function runConv(backend: NativeBackend, mode: number, info: Info, depthwise: boolean, in1: tf.TensorInfo, in2: tf.TensorInfo,
+  bias?: tf.TensorInfo): tf.TensorInfo {
   const groups = depthwise ? info.inChannels : 1;
   const outShape =
     mode === CONV.forward ? info.outShape : mode === CONV.backwardData ? info.inShape : [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels / groups];
   const out = backend.alloc(sizeOf(outShape), "float32");
   const run = depthwise && handWritten(mode, info) ? backend.addon.depthwise : backend.addon.conv;
-  run(mode, out, backend.values(in1), backend.values(in2), convParams(info, groups));
+  run(mode, out, backend.values(in1), backend.values(in2), convParams(info, groups), bias ? backend.values(bias) : null);
   return backend.output(out, outShape.slice(), "float32");
 }
 
@@ -117,10 +120,16 @@ export const depthwiseConv2DBackpropFilter = nativeKernel("DepthwiseConv2dNative
   return runConv(backend, CONV.backwardWeights, convInfo(x!.shape, attrs.filterShape as number[], attrs, true), true, x!, dy!);
 });
 
-/** Adds the bias and applies the activation of a fused op to `y`, consuming `y`. */
-function biasAndActivation(backend: NativeBackend, y: tf.TensorInfo, inputs: Inputs, attrs: Attrs): tf.TensorInfo {
+/**
+ * A bias the convolution can add in its epilogue: one per output channel (tfjs also allows any
+ * shape that broadcasts against the output; those are added afterwards).
+ */
+const epilogueBias = (bias: tf.TensorInfo | undefined, info: Info) => (bias && sizeOf(bias.shape) === info.outChannels && bias.shape.length <= 1 ? bias : undefined);
+
+/** Adds the bias (unless the convolution did) and applies the activation of a fused op to `y`, consuming `y`. */
+function biasAndActivation(backend: NativeBackend, y: tf.TensorInfo, inputs: Inputs, attrs: Attrs, biasDone: boolean): tf.TensorInfo {
   let current = y;
-  if (inputs.bias) {
+  if (inputs.bias && !biasDone) {
     const sum = binaryOp(backend, "Add", current, inputs.bias);
     backend.disposeIntermediateTensorInfo(current);
     current = sum;
@@ -142,16 +151,27 @@ function biasAndActivation(backend: NativeBackend, y: tf.TensorInfo, inputs: Inp
 export const fusedConv2D = nativeKernel("FusedConv2D", (inputs, backend, attrs) => {
   const { x, filter, bias } = inputs;
   if (!isNHWC(attrs) || !floats(x, filter, bias)) return undefined;
-  const y = runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, false), false, x!, filter!);
-  return biasAndActivation(backend, y, inputs, attrs);
+  const info = convInfo(x!.shape, filter!.shape, attrs, false);
+  const fused = epilogueBias(bias, info);
+  const y = runConv(backend, CONV.forward, info, false, x!, filter!, fused);
+  return biasAndActivation(backend, y, inputs, attrs, fused !== undefined);
 });
 
 export const fusedDepthwiseConv2D = nativeKernel("FusedDepthwiseConv2D", (inputs, backend, attrs) => {
   const { x, filter, bias } = inputs;
   if (!floats(x, filter, bias)) return undefined;
-  const y = runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, true), true, x!, filter!);
-  return biasAndActivation(backend, y, inputs, attrs);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  const fused = epilogueBias(bias, info);
+  const y = runConv(backend, CONV.forward, info, true, x!, filter!, fused);
+  return biasAndActivation(backend, y, inputs, attrs, fused !== undefined);
 });
+
+/** cluelab's conv2dBias and depthwiseConv2dBias (lib/engine/fused/conv.ts): the bias added in the convolution's epilogue. */
+const convWithBias = (name: string, depthwise: boolean) =>
+  nativeKernel(name, ({ x, filter, bias }, backend, attrs) => {
+    if (!floats(x, filter, bias)) throw new Error(`${name}: x, filter and bias must be float32`);
+    return runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, depthwise), depthwise, x!, filter!, bias);
+  });
 
 function poolInfo(xShape: number[], attrs: Attrs) {
   return tf.backend_util.computePool2DInfo(
@@ -202,5 +222,6 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
 
 export const convKernels: tf.KernelConfig[] = [
   conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
-  fusedConv2D, fusedDepthwiseConv2D, poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
+  fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true),
+  poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
 ];

@@ -1,7 +1,8 @@
-/** Native kernels of cluelab's fused ops (lib/engine/fused): layer norm and GELU, forward and backward. */
+/** Native kernels of cluelab's fused ops (lib/engine/fused), forward and backward. */
 import type { tf } from "../../tf.js";
 import {
   ADAMW, CLUSTER_MEAN, CLUSTER_MEAN_GRAD, GELU, GELU_GRAD, L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD, NEAREST_CENTER,
+  RESIDUAL, RESIDUAL_GRAD, RESIDUAL_SCALED,
 } from "../../fused/names.js";
 import { nativeKernel, sizeOf } from "./common.js";
 
@@ -95,6 +96,37 @@ export const adamw = nativeKernel(ADAMW, ({ param, grad, m, v }, backend, attrs)
   return [backend.output(p1, shape.slice(), "float32"), backend.output(m1, shape.slice(), "float32"), backend.output(v1, shape.slice(), "float32")];
 });
 
+/** Drop path's per-sample factors (an attribute: a constant of the op), or null for none. */
+const maskOf = (attrs: Record<string, unknown>): Float32Array | null => {
+  const mask = attrs.mask as number[] | undefined;
+  return mask && mask.length > 0 ? Float32Array.from(mask) : null;
+};
+
+const residualImpl = (name: string) =>
+  nativeKernel(name, ({ x, branch, scale }, backend, attrs) => {
+    if (!floats(x, branch) || (scale && !floats(scale))) throw new Error(`${name}: x, branch and scale must be float32`);
+    const shape = x!.shape;
+    const y = backend.alloc(sizeOf(shape), "float32");
+    backend.addon.residual(y, backend.values(x!), backend.values(branch!), scale ? backend.values(scale) : null, maskOf(attrs), shape[0]!,
+      shape[shape.length - 1]!);
+    return backend.output(y, shape.slice(), "float32");
+  });
+
+export const residual = residualImpl(RESIDUAL);
+export const residualScaled = residualImpl(RESIDUAL_SCALED);
+
+export const residualGrad = nativeKernel(RESIDUAL_GRAD, ({ dy, branch, scale }, backend, attrs) => {
+  const shape = dy!.shape, cols = shape[shape.length - 1]!;
+  const dbranch = backend.alloc(sizeOf(shape), "float32");
+  const dscale = scale ? backend.alloc(cols, "float32") : null;
+  backend.addon.residualGrad(dbranch, dscale, backend.values(dy!), branch ? backend.values(branch) : null, scale ? backend.values(scale) : null,
+    maskOf(attrs), shape[0]!, cols);
+  const out = [backend.output(dbranch, shape.slice(), "float32")];
+  if (dscale) out.push(backend.output(dscale, [cols], "float32"));
+  return out;
+});
+
 export const fusedKernels: tf.KernelConfig[] = [
   layerNorm, layerNormGrad, gelu, geluGrad, l2Normalize, l2NormalizeGrad, nearestCenter, clusterMean, clusterMeanGrad, adamw,
+  residual, residualScaled, residualGrad,
 ];
