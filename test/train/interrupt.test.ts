@@ -6,6 +6,7 @@
  * and trains on.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,20 +34,22 @@ after(async () => {
 });
 
 /**
- * Runs `code`, sends an interrupt once a stream output matches `when`, and returns the cell's
- * outputs and the last step printed before the interrupt. (The kernel batches stdout, so a line
- * printed just before a long synchronous step may arrive only after that step.)
+ * Runs `code`, sends an interrupt once a stream output matches `when` (or once `when()` is true),
+ * and returns the cell's outputs and the last step printed before the interrupt. (The kernel
+ * batches stdout, so a line printed just before a long synchronous step may arrive only after
+ * that step.)
  */
-async function interruptWhen(kernel: TestKernel, code: string, when: RegExp): Promise<{ outputs: Message[]; seen: number }> {
+async function interruptWhen(kernel: TestKernel, code: string, when: RegExp | (() => boolean)): Promise<{ outputs: Message[]; seen: number }> {
   const id = kernel.send("shell", "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
   // The client's queue of iopub messages (private to it; a test may look).
   const queue = (kernel as unknown as { iopubQueue: Message[] }).iopubQueue;
   const deadline = Date.now() + 240_000;
-  while (!queue.some((m) => m.parent_header.msg_id === id && m.header.msg_type === "stream" && when.test(String(m.content.text)))) {
+  const reached = typeof when === "function" ? when : () => queue.some((m) => m.parent_header.msg_id === id && m.header.msg_type === "stream" && when.test(String(m.content.text)));
+  while (!reached()) {
     if (Date.now() > deadline) throw new Error(`no output matching ${when}; kernel stderr:\n${kernel.stderr.join("")}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  const seen = Math.max(...queue.filter((m) => m.parent_header.msg_id === id && m.header.msg_type === "stream").flatMap((m) => [...String(m.content.text).matchAll(/^step (\d+)/gm)].map((x) => Number(x[1]))));
+  const seen = Math.max(0, ...queue.filter((m) => m.parent_header.msg_id === id && m.header.msg_type === "stream").flatMap((m) => [...String(m.content.text).matchAll(/^step (\d+)/gm)].map((x) => Number(x[1]))));
   await kernel.request("control", "interrupt_request", {});
   return { outputs: await kernel.collect(id, 240_000), seen };
 }
@@ -84,12 +87,14 @@ describe("interrupting a training cell in the kernel", () => {
     try {
       await kernel.execute(SETUP, {}, 120_000);
       // From the second forward pass on, the step spins synchronously for seconds after the forward
-      // pass, inside the gradient tape: the interrupt then always lands mid-step (on a fast backend
-      // a narrow step can finish within the grace, and the interrupt would fall between steps).
+      // pass, inside the gradient tape, and marks the spin's start in a file: interrupting once the
+      // file exists always lands mid-step. (Waiting for printed output instead could land between
+      // steps: stdout is batched, so a line may arrive only as the spin ends.)
+      const marker = join(dir, "spinning");
       const slowed =
-        `const apply = model.apply.bind(model);\nlet forwards = 0;\n` +
-        `model.apply = (x, options) => { const y = apply(x, options); if (++forwards >= 2) { const end = Date.now() + 10_000; while (Date.now() < end); } return y; };\n`;
-      const { outputs } = await interruptWhen(kernel, `${slowed}await trainer.fit({ train: batches, epochs: 3, callbacks: log });`, /^step 1 /m);
+        `import { writeFileSync } from "node:fs";\nconst apply = model.apply.bind(model);\nlet forwards = 0;\n` +
+        `model.apply = (x, options) => { const y = apply(x, options); if (++forwards >= 2) { writeFileSync(${JSON.stringify(marker)}, ""); const end = Date.now() + 10_000; while (Date.now() < end); } return y; };\n`;
+      const { outputs } = await interruptWhen(kernel, `${slowed}await trainer.fit({ train: batches, epochs: 3, callbacks: log });`, () => existsSync(marker));
       const errors = ofType(outputs, "error");
       assert.equal(errors.length, 1, "the kernel reports the cut-off cell");
       assert.match(String(errors[0]!.content.evalue), /did not yield within the grace period/);
