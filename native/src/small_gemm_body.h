@@ -118,6 +118,10 @@ static void run(const Gemm& g, bool accumulate) {
   const int64_t sbp = g.tb ? 1 : g.ldb, sbj = g.tb ? g.ldb : 1;
   const int64_t npad = (g.n + W - 1) / W * W;
   const bool direct = sbj == 1 && g.n % W == 0;  // B's rows are already whole vectors
+  // A transposed B under one row block: each column panel is packed just before its use, so the
+  // packed panel stays in L1 instead of a whole k×n copy of B going out to L2 and back (1.3–2×
+  // on the attention products [16,16]·[1024,16]ᵀ).
+  const bool perPanel = !direct && sbj != 1 && g.m <= kRowBlock && g.n > kMaxNV * W;
   const int64_t perStep = npad + (g.ta ? std::min(g.m, kRowBlock) : 0);
   const int64_t kc = g.k * perStep <= kPanelFloats ? g.k : std::max<int64_t>(64, kPanelFloats / perStep);
   thread_local std::vector<float> packed;
@@ -125,6 +129,23 @@ static void run(const Gemm& g, bool accumulate) {
   for (int64_t k0 = 0; k0 < g.k; k0 += kc) {
     const int64_t kn = std::min(kc, g.k - k0);
     const float* bp = g.b + k0 * sbp;
+    const bool acc = accumulate || k0 > 0;
+    const float* ak = g.a + k0 * sap;
+    if (perPanel) {
+      constexpr int64_t kPanel = kMaxNV * W;
+      float* dst = packed.data();
+      for (int64_t j0 = 0; j0 < g.n; j0 += kPanel) {
+        const int cols = int(std::min<int64_t>(kPanel, g.n - j0));
+        packTransposed(dst, kPanel, bp + j0 * sbj, sbj, kn, cols);
+        switch ((cols + W - 1) / W) {
+          case 1: panel<1>(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc); break;
+          case 2: panel<2>(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc); break;
+          case 3: panel<3>(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc); break;
+          default: panel<4>(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc); break;
+        }
+      }
+      continue;
+    }
     int64_t ldb = sbp;
     if (!direct) {
       float* dst = packed.data();
@@ -139,8 +160,6 @@ static void run(const Gemm& g, bool accumulate) {
       bp = dst;
       ldb = npad;
     }
-    const bool acc = accumulate || k0 > 0;
-    const float* ak = g.a + k0 * sap;
     for (int64_t i0 = 0; i0 < g.m; i0 += kRowBlock) {
       const int64_t mb = std::min(kRowBlock, g.m - i0);
       const float* ai = ak + i0 * sai;
