@@ -97,8 +97,9 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
     } },
   { name: "matMul small-matrix kernel: transposed B packed one column panel at a time (attention scores, ragged panels)", run: () => {
       const out: tf.Tensor[] = [];
-      // [batch, m, n, k]: CLUE_nano's attention scores (q·kᵀ), then a ragged last panel, k not a multiple of 8, m not of the tile height
-      for (const [batch, m, n, k] of [[4, 16, 256, 16], [2, 16, 1024, 16], [3, 13, 200, 20], [5, 7, 130, 3]]) {
+      // [batch, m, n, k]: CLUE_nano's attention scores (q·kᵀ), then a ragged last panel, k not a multiple of 8, m not of the
+      // tile height, and an inner dimension long enough to be packed in pieces that accumulate into C (m = 1, k = 256)
+      for (const [batch, m, n, k] of [[4, 16, 256, 16], [2, 16, 1024, 16], [3, 13, 200, 20], [5, 7, 130, 3], [2, 1, 1024, 256]]) {
         for (const ta of [false, true]) {
           out.push(tf.matMul(t(ta ? [batch!, k!, m!] : [batch!, m!, k!], 80 + m! + (ta ? 1 : 0)), t([batch!, n!, k!], 81 + n!), ta, true));
         }
