@@ -95,6 +95,19 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
       out.push(tf.matMul(t([300, 1], 66), t([1, 7], 67)), tf.matMul(t([4, 1, 30], 68), t([4, 1, 9], 69), true, false));
       return out;
     } },
+  { name: "matMul small-matrix kernel: transposed B packed one column panel at a time (attention scores, ragged panels)", run: () => {
+      const out: tf.Tensor[] = [];
+      // [batch, m, n, k]: CLUE_nano's attention scores (q·kᵀ), then a ragged last panel, k not a multiple of 8, m not of the
+      // tile height, and an inner dimension long enough to be packed in pieces that accumulate into C (m = 1, k = 256)
+      for (const [batch, m, n, k] of [[4, 16, 256, 16], [2, 16, 1024, 16], [3, 13, 200, 20], [5, 7, 130, 3], [2, 1, 1024, 256]]) {
+        for (const ta of [false, true]) {
+          out.push(tf.matMul(t(ta ? [batch!, k!, m!] : [batch!, m!, k!], 80 + m! + (ta ? 1 : 0)), t([batch!, n!, k!], 81 + n!), ta, true));
+        }
+      }
+      out.push(tf.matMul(t([6, 16, 16], 82), t([1, 300, 16], 83), false, true)); // one B for every item
+      out.push(tf.fused.matMul({ a: t([3, 16, 16], 84) as tf.Tensor3D, b: t([3, 100, 16], 85) as tf.Tensor3D, transposeB: true, bias: t([100], 86), activation: "relu" }));
+      return out;
+    } },
   { name: "matMul small-matrix kernel: long rows split over threads, a tall inner dimension, bias and activation", run: () => {
       const x = t([5000, 24], 70), w = t([24, 40], 71), bias = t([40], 72);
       return [
