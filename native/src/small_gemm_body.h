@@ -132,7 +132,7 @@ static void run(const Gemm& g, bool accumulate) {
   // A transposed B under one row block: each column panel is packed just before its use, so the
   // packed panel stays in L1 instead of a whole k×n copy of B going out to L2 and back (1.6×
   // on batches of the attention scores [16,16]·[1024,16]ᵀ with B in cache, 1.25× with B cold).
-  const bool perPanel = !direct && sbj != 1 && g.m <= kRowBlock && g.n > kMaxNV * W;
+  const bool perPanel = sbj != 1 && g.m <= kRowBlock && g.n > kMaxNV * W;
   const int64_t perStep = npad + (g.ta ? std::min(g.m, kRowBlock) : 0);
   const int64_t kc = g.k * perStep <= kPanelFloats ? g.k : std::max<int64_t>(64, kPanelFloats / perStep);
   thread_local std::vector<float> packed;

@@ -118,7 +118,8 @@ export async function leidenClusters(data: Embeddings, k: number, options: Leide
   }
   const found = runs.get(chosen.resolution)!;
   const merged = chosen.communities - k;
-  const labels = merged > 0 ? mergeToCount(csr, found, k, chosen.resolution) : renumberBySize(found).membership;
+  // Leiden already numbers its communities by size, as mergeToCount does.
+  const labels = merged > 0 ? mergeToCount(csr, found, k, chosen.resolution) : found;
   return {
     labels,
     resolution: chosen.resolution,
