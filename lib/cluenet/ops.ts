@@ -3,7 +3,7 @@
  * replace each one: cosine soft aggregation, hard assignment (argmax + one-hot), dispatch, and
  * hard aggregation. Shapes use G = heads·batch independent groups, N pixels, M centers, d channels.
  */
-import { l2Normalize, tf } from "../engine/index.js";
+import { l2Normalize, softAggregate as attend, tf } from "../engine/index.js";
 
 // x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
 export { l2Normalize };
@@ -11,10 +11,11 @@ export { l2Normalize };
 /**
  * Global soft aggregation: Ca[m] = Σ_n softmax_n(q[m]·k[n]) v[n] over all N pixels (exact fp32
  * attention). `q` [G, M, d] are the centers already normalised and scaled by 1/τ, `k` [G, N, d]
- * the normalised pixel keys, `v` [G, N, d] the values. Returns [G, M, d].
+ * the normalised pixel keys, `v` [G, N, d] the values. Returns [G, M, d]. The engine's fused op:
+ * one kernel each way where the backend has one, without the [G, M, N] scores in memory.
  */
 export function softAggregate(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(q, k, false, true)), v));
+  return attend(q, k, v);
 }
 
 /** One-hot of each pixel's best center and the index itself. */

@@ -19,5 +19,6 @@ export {
   conv2dBias,
   depthwiseConv2dBias,
   residual,
+  softAggregate,
   type AdamWOptions,
 } from "./fused/index.js";

@@ -32,5 +32,7 @@ void clusterMeanGrad(const Args& a);
 void adamw(const Args& a);
 void residual(const Args& a);
 void residualGrad(const Args& a);
+void softAggregate(const Args& a);
+void softAggregateGrad(const Args& a);
 
 }  // namespace clue

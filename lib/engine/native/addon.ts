@@ -47,6 +47,9 @@ export interface NativeAddon {
   residual(y: F32, x: F32, branch: F32, scale: F32 | null, mask: F32 | null, batch: number, cols: number): void;
   residualGrad(dbranch: F32, dscale: F32 | null, dy: F32, branch: F32 | null, scale: F32 | null, mask: F32 | null, batch: number,
     cols: number): void;
+  softAggregate(out: F32, stats: F32, q: F32, k: F32, v: F32, groups: number, m: number, n: number, d: number, dv: number): void;
+  softAggregateGrad(dq: F32, dk: F32, dv: F32, dy: F32, q: F32, k: F32, v: F32, out: F32, stats: F32, groups: number, m: number, n: number,
+    d: number, dvChannels: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */

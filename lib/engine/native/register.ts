@@ -5,6 +5,7 @@
 import { tf } from "../tf.js";
 import type { NativeAddon } from "./addon.js";
 import { NativeBackend } from "./backend.js";
+import { attentionKernels } from "./kernels/attention.js";
 import { BACKEND_NAME } from "./kernels/common.js";
 import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
@@ -15,7 +16,8 @@ import { reduceKernels } from "./kernels/reduce.js";
 
 export { BACKEND_NAME };
 
-const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels];
+const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
+  ...attentionKernels];
 
 let registered = false;
 
