@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { tf } from "../../lib/engine/index.js";
+import { referenceSoftAggregate, softAggregate } from "../../lib/engine/fused/index.js";
+import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
+
+const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+
+interface Case {
+  /** groups, centers, pixels, q/k channels, v channels */
+  g: number;
+  m: number;
+  n: number;
+  d: number;
+  dv: number;
+  /** q's entries lie in [−qRange, qRange): large ranges make peaked softmaxes and scores far from 0. */
+  qRange: number;
+  why: string;
+}
+
+// The kernel takes pixels in blocks of 16384 / M (at least 8): one block for CLUE_nano's shapes,
+// several (online softmax, a running max) for the large-N cases.
+const CASES: Case[] = [
+  { g: 4, m: 16, n: 1024, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's first stage, one block" },
+  { g: 3, m: 5, n: 37, d: 7, dv: 9, qRange: 2, why: "odd sizes (N not a multiple of the vector width), dv ≠ d" },
+  { g: 2, m: 1, n: 20000, d: 6, dv: 3, qRange: 3, why: "M = 1: two blocks of 16384 and the rest" },
+  { g: 2, m: 16, n: 5000, d: 16, dv: 16, qRange: 2, why: "large N: five blocks of 1024, the last partial" },
+  { g: 2, m: 40, n: 1500, d: 8, dv: 8, qRange: 2, why: "blocks of 409 pixels (M = 40)" },
+  { g: 5, m: 16, n: 300, d: 32, dv: 32, qRange: 1, why: "d = 32" },
+  { g: 2, m: 3, n: 1, d: 4, dv: 4, qRange: 1, why: "a single pixel: the output is v, no gradient reaches q or k" },
+  { g: 2, m: 16, n: 3000, d: 16, dv: 16, qRange: 25, why: "scores up to ±400 (exp would overflow without the max), running max across blocks" },
+];
+
+/** The op's value and its gradients w.r.t. q, k, v for a seeded upstream weighting, through `op`. */
+function valueAndGradients(c: Case, op: typeof softAggregate): tf.Tensor[] {
+  return tf.tidy(() => {
+    const q = t([c.g, c.m, c.d], 1, -c.qRange, c.qRange) as tf.Tensor3D;
+    const k = t([c.g, c.n, c.d], 2) as tf.Tensor3D;
+    const v = t([c.g, c.n, c.dv], 3, -2, 2) as tf.Tensor3D;
+    const w = t([c.g, c.m, c.dv], 4, 0.5, 1.5);
+    const f = (a: tf.Tensor, b: tf.Tensor, e: tf.Tensor) => op(a as tf.Tensor3D, b as tf.Tensor3D, e as tf.Tensor3D);
+    const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, e: tf.Tensor) => tf.sum(tf.mul(f(a, b, e), w)))([q, k, v]);
+    return [f(q, k, v), ...grads];
+  });
+}
+
+const NAMES = ["value", "dq", "dk", "dv"];
+const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+describe("fused softAggregate: the native kernels equal the composition on cpu", () => {
+  before(async () => {
+    await loadBackend("cpu");
+    await loadBackend("native");
+  });
+
+  for (const c of CASES) {
+    it(`G=${c.g} M=${c.m} N=${c.n} d=${c.d} dv=${c.dv}: ${c.why}`, async () => {
+      const expected = await computeOn("cpu", () => valueAndGradients(c, referenceSoftAggregate));
+      const actual = await computeOn("native", () => valueAndGradients(c, softAggregate));
+      assert.equal(actual.leaked, 0, "native leaked tensors");
+      assert.equal(actual.values.length, 4);
+      // fp32 sums over thousands of pixels in another order (the cpu backend sums in double):
+      // each element within 1e-5 of the output's largest magnitude (at least 1, the inputs'
+      // scale: an all-zero reference is met up to rounding), plus 1e-4 of its own. A wrong
+      // kernel is off by O(1) of the largest.
+      actual.values.forEach((values, i) => {
+        const reference = expected.values[i]!;
+        const { worst, at } = mismatch(values, reference, 1e-5 * Math.max(maxAbs(reference), 1), 1e-4);
+        assert.ok(worst <= 1, `${NAMES[i]}: native ${values[at]} vs cpu ${reference[at]} at ${at} (${worst.toFixed(1)}× the tolerance)`);
+      });
+    });
+  }
+
+  it("runs the kernel, not the composition, on native (no [G, M, N] scores are made)", async () => {
+    await tf.setBackend("native");
+    const c = CASES[0]!;
+    const seen: string[] = [];
+    const profile = await tf.profile(() => tf.dispose(valueAndGradients(c, softAggregate)));
+    for (const k of profile.kernels) seen.push(k.name);
+    assert.ok(seen.includes("ClueSoftAggregate") && seen.includes("ClueSoftAggregateGrad"), `kernels run: ${seen.join(", ")}`);
+    assert.ok(!seen.includes("Softmax") && !seen.includes("BatchMatMul"), `kernels run: ${seen.join(", ")}`);
+  });
+
+  it("repeated training-style steps on variables leak no tensors", async () => {
+    await tf.setBackend("native");
+    const q = tf.variable(t([2, 4, 8], 10)), k = tf.variable(t([2, 50, 8], 11)), v = tf.variable(t([2, 50, 8], 12));
+    const settle = () => {
+      const { value, grads } = tf.variableGrads(() =>
+        tf.sum(tf.square(softAggregate(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D))) as tf.Scalar,
+      );
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    settle();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) settle();
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([q, k, v]);
+  });
+
+  it("no pixels (N = 0) gives zeros, as the composition does", async () => {
+    for (const backend of ["cpu", "native"] as const) {
+      const { values, leaked } = await computeOn(backend, () => [tf.tidy(() => softAggregate(tf.ones([2, 3, 4]), tf.zeros([2, 0, 4]), tf.zeros([2, 0, 5])))]);
+      assert.equal(leaked, 0);
+      assert.deepEqual(Array.from(values[0]!), new Array<number>(2 * 3 * 5).fill(0), backend);
+    }
+  });
+});
+
+describe("fused softAggregate: bad inputs", () => {
+  for (const backend of ["cpu", "native"] as const) {
+    it(`${backend}: ranks, shapes and dtypes that do not fit are clear errors`, async () => {
+      await loadBackend(backend);
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const q = tf.zeros([2, 3, 4]) as tf.Tensor3D, k = tf.zeros([2, 5, 4]) as tf.Tensor3D, v = tf.zeros([2, 5, 6]) as tf.Tensor3D;
+      const flat = tf.zeros([3, 4]) as unknown as tf.Tensor3D, narrowK = tf.zeros([2, 5, 3]) as tf.Tensor3D;
+      const oneGroup = tf.zeros([1, 5, 4]) as tf.Tensor3D, shortV = tf.zeros([2, 4, 6]) as tf.Tensor3D, intV = tf.zeros([2, 5, 6], "int32") as tf.Tensor3D;
+      const cases: Array<[() => unknown, RegExp]> = [
+        [() => softAggregate(flat, k, v), /q \[3,4\], k \[2,5,4\] and v \[2,5,6\] must all be rank 3/],
+        [() => softAggregate(q, narrowK, v), /k \[2,5,3\] must be \[2, N, 4\]/],
+        [() => softAggregate(q, oneGroup, v), /k \[1,5,4\] must be \[2, N, 4\]/],
+        [() => softAggregate(q, k, shortV), /v \[2,4,6\] must be \[2, 5, dv\]: one value per key/],
+        [() => softAggregate(q, k, intV), /must be float32 \(got float32, float32, int32\); cast them first/],
+      ];
+      for (const [f, message] of cases) assert.throws(f, message);
+      tf.dispose([q, k, v, flat, narrowK, oneGroup, shortV, intV]);
+      assert.equal(tf.memory().numTensors, before);
+    });
+  }
+});
