@@ -49,13 +49,11 @@ inline void parallel_for(int64_t n, int64_t grain, F&& f) {
   parallel_chunks(n, chunks, [&](int64_t b, int64_t e, int64_t) { f(b, e); });
 }
 
-// exp with a Cephes-style range reduction and degree-6 polynomial: ~1 ulp, branch-free so loops
-// vectorise; NaN passes through, overflow gives inf and underflow 0 like expf.
-inline float fexp(float x) {
-  const float hi = 88.7228f, lo = -103.972f;
-  float xc = std::min(std::max(x, lo), hi);
-  float n = std::nearbyint(xc * 1.44269504088896341f);
-  float r = xc - n * 0.693359375f;
+// exp(x) = 2^n · p for finite x: n = round(x / ln 2), and p, Cephes' degree-6 polynomial in the
+// remainder (~1 ulp). The exp functions below differ in how they range-limit x and form 2^n.
+inline float expMantissa(float x, float& n) {
+  n = std::nearbyint(x * 1.44269504088896341f);
+  float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -63,7 +61,16 @@ inline float fexp(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  return p * r * r + r + 1.0f;
+}
+
+// exp with a Cephes-style range reduction and degree-6 polynomial: ~1 ulp, branch-free so loops
+// vectorise; NaN passes through, overflow gives inf and underflow 0 like expf.
+inline float fexp(float x) {
+  const float hi = 88.7228f, lo = -103.972f;
+  float xc = std::min(std::max(x, lo), hi);
+  float n;
+  float p = expMantissa(xc, n);
   // 2^n in two halves so n down to -150 (denormal results) stays representable.
   int32_t ni = int32_t(n);
   int32_t n1 = ni / 2, n2 = ni - n1;
