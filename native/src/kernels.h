@@ -32,5 +32,9 @@ void clusterMeanGrad(const Args& a);
 void adamw(const Args& a);
 void residual(const Args& a);
 void residualGrad(const Args& a);
+void clusterAssign(const Args& a);
+void clusterAssignGrad(const Args& a);
+void clusterDispatch(const Args& a);
+void clusterDispatchGrad(const Args& a);
 
 }  // namespace clue

@@ -14,3 +14,7 @@ export const RESIDUAL_SCALED = "ClueResidualScaled";
 export const RESIDUAL_GRAD = "ClueResidualGrad";
 export const CONV2D_BIAS = "ClueConv2DBias";
 export const DEPTHWISE_CONV2D_BIAS = "ClueDepthwiseConv2DBias";
+export const CLUSTER_ASSIGN = "ClueClusterAssign";
+export const CLUSTER_ASSIGN_GRAD = "ClueClusterAssignGrad";
+export const CLUSTER_DISPATCH = "ClueClusterDispatch";
+export const CLUSTER_DISPATCH_GRAD = "ClueClusterDispatchGrad";

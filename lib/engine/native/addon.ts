@@ -47,6 +47,13 @@ export interface NativeAddon {
   residual(y: F32, x: F32, branch: F32, scale: F32 | null, mask: F32 | null, batch: number, cols: number): void;
   residualGrad(dbranch: F32, dscale: F32 | null, dy: F32, branch: F32 | null, scale: F32 | null, mask: F32 | null, batch: number,
     cols: number): void;
+  clusterAssign(index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32, alpha: number, beta: number, groups: number, n: number,
+    m: number, d: number): void;
+  clusterAssignGrad(dkeys: F32, dcenters: F32, dparams: F32, dscore: F32, index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32,
+    alpha: number, groups: number, n: number, m: number, d: number): void;
+  clusterDispatch(out: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+  clusterDispatchGrad(dscore: F32, dcenters: F32, dy: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number,
+    d: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */

@@ -6,6 +6,7 @@ import { tf } from "../tf.js";
 import type { NativeAddon } from "./addon.js";
 import { NativeBackend } from "./backend.js";
 import { BACKEND_NAME } from "./kernels/common.js";
+import { assignKernels } from "./kernels/assign.js";
 import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
 import { fusedKernels } from "./kernels/fused.js";
@@ -15,7 +16,8 @@ import { reduceKernels } from "./kernels/reduce.js";
 
 export { BACKEND_NAME };
 
-const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels];
+const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
+  ...assignKernels];
 
 let registered = false;
 
