@@ -2,25 +2,55 @@
 // only: each pixel's score sigmoid(β + α·cos) at its best center, and the winner's center scaled
 // by that score. The compositions multiply with [pixels × centers] one-hot matrices (O(N·M·d)
 // each way, a dozen kernels); here only the assignment's forward pass touches all M centers.
-// Products and sums are rounded one by one as the composition's elementwise kernels round them
-// (no fused multiply-add); the cosines come from the same small GEMM as the composition's.
+// β + α·cos is rounded twice, as the composition's Multiply and Add kernels round it (no fused
+// multiply-add), and the sigmoid is the Sigmoid kernel's, so the scores equal the composition's
+// on this backend whenever the cosines do.
 #include <vector>
 
-#pragma GCC optimize("fp-contract=off")
-
-#include "argmax.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace clue {
 
-// Pixels per GEMM: the block of similarities [rows × M] stays in L1 while it is scored.
+// Pixels per GEMM: the block of cosines [M × rows] stays in L1 while it is scored.
 static constexpr int64_t kAssignRows = 128;
 
-CLUE_HOT static void scoreBlock(float* __restrict s, const float* __restrict cos, int64_t size, float alpha, float beta) {
-  // The composition's order: sigmoid(add(β, mul(α, cos))).
-  for (int64_t i = 0; i < size; i++) s[i] = fsigmoid(beta + alpha * cos[i]);
+// No contraction into a fused multiply-add here (the attribute, not a file-wide pragma: functions
+// with other options, std::min among them, would not be inlined into the loops below).
+__attribute__((optimize("fp-contract=off"))) CLUE_HOT static void affine(float* __restrict z, const float* __restrict x, int64_t size,
+                                                                          float alpha, float beta) {
+  for (int64_t i = 0; i < size; i++) {
+    const float t = alpha * x[i];
+    z[i] = beta + t;
+  }
+}
+
+/**
+ * For z = β + α·cos [m × rows] (a center's values for a block of pixels per row), each pixel's
+ * first center of greatest sigmoid(z), that sigmoid and that cosine. Vertical over the pixels, so
+ * every step is one vector operation: a center replaces the best so far only when its sigmoid is
+ * strictly greater (the first of equal maxima wins, as argmax; a NaN at center 0 wins, a later NaN
+ * never does).
+ */
+CLUE_HOT static void scoreBlock(int32_t* __restrict index, float* __restrict score, float* __restrict cosOut, const float* __restrict z,
+                                const float* __restrict cos, int64_t rows, int64_t m) {
+  for (int64_t r = 0; r < rows; r++) {
+    index[r] = 0;
+    score[r] = fsigmoid(z[r]);
+    cosOut[r] = cos[r];
+  }
+  for (int64_t j = 1; j < m; j++) {
+    const float* zj = z + j * rows;
+    const float* cj = cos + j * rows;
+    for (int64_t r = 0; r < rows; r++) {
+      const float s = fsigmoid(zj[r]);
+      const bool better = s > score[r];
+      index[r] = better ? int32_t(j) : index[r];
+      score[r] = better ? s : score[r];
+      cosOut[r] = better ? cj[r] : cosOut[r];
+    }
+  }
 }
 
 static void checkIndex(const int32_t* index, int64_t size, int64_t m, const char* op) {
@@ -48,18 +78,14 @@ void clusterAssign(const Args& args) {
   if (m <= 0 && groups * n > 0) throw Error("clusterAssign: there are no centers to choose from (M = 0)");
   int64_t tiles = (n + kAssignRows - 1) / kAssignRows;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(kAssignRows * m, 1)), [&](int64_t q0, int64_t q1) {
-    std::vector<float> cos(size_t(kAssignRows * m)), s(size_t(kAssignRows * m));
+    std::vector<float> cos(size_t(kAssignRows * m)), z(size_t(kAssignRows * m));
     for (int64_t q = q0; q < q1; q++) {
       int64_t g = q / tiles, i0 = (q % tiles) * kAssignRows, rows = std::min(n, i0 + kAssignRows) - i0;
-      gemm(Gemm{false, true, rows, m, d, d, d, m, keys + (g * n + i0) * d, centers + g * m * d, cos.data()});
-      scoreBlock(s.data(), cos.data(), rows * m, alpha, beta);
-      for (int64_t p = 0; p < rows; p++) {
-        int32_t j = firstMax(s.data() + p * m, m);
-        int64_t r = g * n + i0 + p;
-        index[r] = j;
-        score[r] = s[size_t(p * m + j)];
-        cosOut[r] = cos[size_t(p * m + j)];
-      }
+      int64_t r = g * n + i0;
+      // cos [M × rows] = centers · keysᵀ: the centers' rows against the block's pixels
+      gemm(Gemm{false, true, m, rows, d, d, d, rows, centers + g * m * d, keys + r * d, cos.data()});
+      affine(z.data(), cos.data(), rows * m, alpha, beta);
+      scoreBlock(index + r, score + r, cosOut + r, z.data(), cos.data(), rows, m);
     }
   });
 }
