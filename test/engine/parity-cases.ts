@@ -4,7 +4,7 @@
  */
 import { tf } from "../../lib/engine/index.js";
 import {
-  clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual,
+  clusterAssign, clusterDispatch, clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual,
 } from "../../lib/engine/fused/index.js";
 import { seeded } from "../helpers/backends.js";
 
@@ -66,6 +66,11 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "fused clusterMean on nearestCenter (cluster pooling)", inputs: [{ shape: [2, 30, 6] }, { shape: [2, 5, 6] }], f: (x, c) => {
       const index = nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D);
       return clusterMean(index, tf.mul(x!, 2) as tf.Tensor3D, c as tf.Tensor3D);
+    } },
+  { name: "fused clusterAssign + clusterDispatch (CLUENet's hard assignment, two dispatches of it)",
+    inputs: [{ shape: [3, 21, 8] }, { shape: [3, 6, 8] }, { shape: [1], lo: 0.5, hi: 2 }, { shape: [1] }, { shape: [3, 6, 5] }], f: (k, c, a, b, v) => {
+      const { index, score } = clusterAssign(l2Normalize(k!) as tf.Tensor3D, l2Normalize(c!) as tf.Tensor3D, a!, b!);
+      return tf.add(clusterDispatch(index, score, v as tf.Tensor3D), tf.mul(clusterDispatch(index, score, tf.mul(v!, 0.5) as tf.Tensor3D), score.expandDims(2)));
     } },
   { name: "sigmoid, tanh, exp, log", inputs: [{ shape: [6, 9], lo: 0.1, hi: 2 }], f: (x) => tf.add(tf.add(tf.sigmoid(x), tf.tanh(x)), tf.add(tf.exp(tf.mul(x, 0.3)), tf.log(x))) },
   { name: "softmax over pixels", inputs: [{ shape: [2, 4, 32], lo: -3, hi: 3 }], f: (x) => tf.softmax(x, -1) },
