@@ -61,7 +61,7 @@ export class CocCluster extends Module implements TokenMixer {
     const { mask, index } = hardAssign(sim, penalty);
     const S = tf.mul(sim, mask) as tf.Tensor3D;
     // The aggregation weighs every pixel by S; dispatching needs only each row's one non-zero.
-    const assignment = { index, score: tf.sum(S, 2) as tf.Tensor2D };
+    const assignment = { index, score: tf.sum(S, 2) as tf.Tensor2D, weights: S };
     const out = mergeHeads(dispatch(assignment, hardAggregate(S, vh, vc)), b, n, heads, d);
     return { out: this.proj.forward(tf.reshape(out, [b, h, w, heads * d])) as tf.Tensor4D, assignment };
   }

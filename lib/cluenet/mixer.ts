@@ -10,6 +10,8 @@ export interface Assignment {
   index: tf.Tensor2D;
   /** [heads·B, N]: the winning center's score (keeps the gradient). */
   score: tf.Tensor2D;
+  /** [heads·B, N, M]: that dense S, where the backend's composition computed it anyway (not on the native backend). */
+  weights?: tf.Tensor3D;
 }
 
 export interface MixerOutput {

@@ -47,11 +47,11 @@ export function hardAssign(scores: tf.Tensor3D, penalty?: tf.Tensor2D): HardAssi
  * normalised pixel keys, `centers` [G, M, d] the (unnormalised) centers, α and β [1].
  */
 export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
-  const [index, score] = tf.tidy(() => {
+  const [index, score, weights] = tf.tidy(() => {
     const a = clusterAssign(kNormalised, l2Normalize(centers), alpha, beta);
-    return [a.index, a.score];
+    return a.weights ? [a.index, a.score, a.weights] : [a.index, a.score];
   });
-  return { index: index!, score: score! };
+  return { index: index as tf.Tensor2D, score: score as tf.Tensor2D, ...(weights ? { weights: weights as tf.Tensor3D } : {}) };
 }
 
 /**
@@ -59,7 +59,7 @@ export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alp
  * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d].
  */
 export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D): tf.Tensor3D {
-  return clusterDispatch(assignment.index, assignment.score, centers);
+  return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights);
 }
 
 /** The dense dispatch matrix S [G, N, M] of an assignment: each pixel's score at its center, 0 elsewhere (for cluster maps). */

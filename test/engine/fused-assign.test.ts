@@ -62,12 +62,14 @@ function inputs(c: Case): tf.Tensor[] {
  * one), the gradients of Σ w·out₁ + Σ w·out₂ + Σ w·score w.r.t. keys, centers, α, β and both
  * dispatched tensors: the outputs then the gradients.
  */
-function valueAndGradients(c: Case, [assign, dispatch]: [AssignOp, DispatchOp]): tf.Tensor[] {
+function valueAndGradients(c: Case, [assign, dispatch]: [AssignOp, DispatchOp], dense = true): tf.Tensor[] {
   return tf.tidy(() => {
     const xs = inputs(c);
     const loss = (keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta: tf.Tensor, v1: tf.Tensor, v2: tf.Tensor) => {
       const a = assign(keys as tf.Tensor3D, centers as tf.Tensor3D, alpha, beta);
-      const out1 = dispatch(a.index, a.score, v1 as tf.Tensor3D), out2 = dispatch(a.index, a.score, v2 as tf.Tensor3D);
+      // As the mixer calls it: with the dense matrix where the composition made one (dense = false: the one-hot path)
+      const weights = dense ? a.weights : undefined;
+      const out1 = dispatch(a.index, a.score, v1 as tf.Tensor3D, weights), out2 = dispatch(a.index, a.score, v2 as tf.Tensor3D, weights);
       const w = (t: tf.Tensor, seed: number) => tf.sum(tf.mul(t, tf.tensor(seeded(t.size, seed, 0.5, 1.5), t.shape)));
       return { a, out1, out2, loss: tf.addN([w(out1, 5), w(out2, 6), w(a.score, 7)]) };
     };
@@ -104,6 +106,15 @@ describe("fused clusterAssign and clusterDispatch: the native kernels equal the 
       assertClose(actual.values, expected.values, describeCase(c));
     });
   }
+
+  it("the composition dispatches alike with the dense matrix it made and with the one-hot of the index", async () => {
+    for (const c of [CASES[0]!, CASES[3]!]) {
+      const dense = await computeOn("cpu", () => valueAndGradients(c, REFERENCE, true));
+      const oneHot = await computeOn("cpu", () => valueAndGradients(c, REFERENCE, false));
+      assert.equal(dense.leaked + oneHot.leaked, 0);
+      assertClose(oneHot.values, dense.values, `${describeCase(c)}, one-hot path`);
+    }
+  });
 
   it("α = 40: sigmoids saturate to 1 and tie where the cosines differ; the first of them wins, as the composition on native decides", async () => {
     // The composition's argmax sees the rounded sigmoids (here several exactly 1), not β + α·cos:
@@ -186,6 +197,7 @@ describe("fused clusterAssign and clusterDispatch: bad inputs", () => {
         [() => clusterAssign(keys, centers, one, intOne), /must be float32 \(got float32, float32, float32, int32\)/],
         [() => clusterDispatch(index, short, centers), /index \[2,5\], score \[2,4\] and centers \[2,3,4\] must be/],
         [() => clusterDispatch(floatIndex, score, centers), /index must be int32, got float32/],
+        [() => clusterDispatch(index, score, centers, wide), /weights \[2,3,6\] must be \[G, N, M\] = \[2,5,3\]/],
       ];
       for (const [call, message] of cases) assert.throws(call, message);
       if (backend === "native") {

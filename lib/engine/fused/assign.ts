@@ -15,6 +15,12 @@ export interface ClusterAssignment {
   index: tf.Tensor2D;
   /** [G, N]: sigmoid(β + α·cos) at that center (differentiable). */
   score: tf.Tensor2D;
+  /**
+   * [G, N, M]: the score at each pixel's center, 0 elsewhere — present only where the
+   * composition computed it (backends without the kernels), so dispatching there multiplies with
+   * it as before instead of building it again.
+   */
+  weights?: tf.Tensor3D;
 }
 
 /**
@@ -44,28 +50,31 @@ export function referenceClusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, 
   return tf.tidy(() => {
     const sim = tf.sigmoid(tf.add(beta, tf.mul(alpha, tf.matMul(keys, centers, false, true)))) as tf.Tensor3D;
     const [g, n, m] = sim.shape;
-    if (m === 1) return { index: tf.zeros([g, n], "int32") as tf.Tensor2D, score: tf.reshape(sim, [g, n]) as tf.Tensor2D };
+    if (m === 1) return { index: tf.zeros([g, n], "int32") as tf.Tensor2D, score: tf.reshape(sim, [g, n]) as tf.Tensor2D, weights: sim };
     const index = tf.argMax(sim, 2) as tf.Tensor2D;
     // int32 one-hot then a cast: wasm's OneHot (tfjs 4.22) ignores dtype "float32" and writes int bits
-    const mask = tf.cast(tf.oneHot(index, m), "float32");
-    return { index, score: tf.sum(tf.mul(sim, mask), 2) as tf.Tensor2D };
+    const weights = tf.mul(sim, tf.cast(tf.oneHot(index, m), "float32")) as tf.Tensor3D;
+    return { index, score: tf.sum(weights, 2) as tf.Tensor2D, weights };
   });
 }
 
 /**
  * Hard dispatch: out[g, n] = score[g, n]·centers[g, index[g, n]] for index int32 [G, N], score
  * [G, N] and centers [G, M, d] → [G, N, d] (the product of the score-weighted one-hot matrix
- * with the centers). Differentiable in score and centers.
+ * with the centers). Differentiable in score and centers. `weights`, that matrix [G, N, M] where
+ * the caller has it ({@link ClusterAssignment.weights}), is what the composition then multiplies
+ * with (its gradient reaches the score through it); the kernel does not need it.
  */
-export function clusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D): tf.Tensor3D {
-  checkDispatch(index, score, centers);
-  if (!useKernel(CLUSTER_DISPATCH, dispatchGradient)) return referenceClusterDispatch(index, score, centers);
+export function clusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
+  checkDispatch(index, score, centers, weights);
+  if (!useKernel(CLUSTER_DISPATCH, dispatchGradient)) return referenceClusterDispatch(index, score, centers, weights);
   return tf.engine().runKernel(CLUSTER_DISPATCH, { index, score, centers }) as tf.Tensor3D;
 }
 
 /** The composition {@link clusterDispatch} stands for: the score-weighted one-hot matrix times the centers. */
-export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D): tf.Tensor3D {
-  checkDispatch(index, score, centers);
+export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
+  checkDispatch(index, score, centers, weights);
+  if (weights) return tf.matMul(weights, centers);
   return tf.tidy(() => {
     const m = centers.shape[1];
     // One center (tf.oneHot wants depth 2 or more): every pixel's row of S is its score.
@@ -89,9 +98,12 @@ function checkAssign(keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta
   if (dtypes.some((d) => d !== "float32")) throw new Error(`clusterAssign: keys, centers, alpha and beta must be float32 (got ${dtypes.join(", ")})`);
 }
 
-function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor): void {
+function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, weights?: tf.Tensor): void {
   if (index.rank !== 2 || !tf.util.arraysEqual(score.shape, index.shape) || centers.rank !== 3 || centers.shape[0] !== index.shape[0]) {
     throw new Error(`clusterDispatch: index ${shapeOf(index)}, score ${shapeOf(score)} and centers ${shapeOf(centers)} must be [G, N], [G, N] and [G, M, d]`);
+  }
+  if (weights && !tf.util.arraysEqual(weights.shape, [...index.shape, centers.shape[1]!])) {
+    throw new Error(`clusterDispatch: weights ${shapeOf(weights)} must be [G, N, M] = ${JSON.stringify([...index.shape, centers.shape[1]])}`);
   }
   if (index.dtype !== "int32") throw new Error(`clusterDispatch: index must be int32, got ${index.dtype}`);
   if (score.dtype !== "float32" || centers.dtype !== "float32") {
