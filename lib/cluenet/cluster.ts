@@ -6,7 +6,7 @@ import { ConstantCache } from "./constants.js";
 import { MultiHeadGate } from "./gate.js";
 import { mergeHeads, splitHeads } from "./heads.js";
 import type { Assignment, MixerOutput, TokenMixer } from "./mixer.js";
-import { cosineToCenters, dispatch, hardAggregate, hardAssign, l2Normalize, softAggregate } from "./ops.js";
+import { cosineAssign, cosineToCenters, dispatch, hardAggregate, hardAssign, l2Normalize, softAggregate } from "./ops.js";
 import { adaptiveAvgPool, foldPenalty } from "./pooling.js";
 
 export interface ClusterOptions {
@@ -25,7 +25,7 @@ export interface ClusterOptions {
  *   Ca = Σ_n softmax_n(cos(Kc, K)/τ)·V over all pixels, τ = exp(max(attn_alpha, ln minAlpha));
  *   centers = (1−g)·Ca + g·Vc with g the multi-head gate;
  *   S = sigmoid(β + α·cos(q(centers), K)) kept at each pixel's argmax (first block of a stage);
- *   out = proj(Sᵀ·centers).
+ *   out = proj(S·centers), each pixel its center scaled by its score.
  * Ablations (config): `aggregation: "local-hard"` forms Ca with Context Clusters' hard
  * aggregation inside fold regions (own agg_alpha, agg_beta); `gate: false` uses Ca as the centers;
  * `learnableTemperature: false` fixes τ.
@@ -100,12 +100,10 @@ export class Cluster extends Module implements TokenMixer {
     let assignment = shared;
     if (this.q) {
       const qc = splitHeads(this.q.forward(mergeHeads(centers, b, m, heads, d)), b, m, heads, d);
-      const sim = tf.sigmoid(tf.add(this.simBeta!, tf.mul(this.simAlpha!, cosineToCenters(kn, qc)))) as tf.Tensor3D;
-      const { mask, index } = hardAssign(sim);
-      assignment = { S: tf.mul(sim, mask), index };
+      assignment = cosineAssign(kn, qc, this.simAlpha!, this.simBeta!);
     }
     if (!assignment) throw new Error("a block that reuses its stage's assignment was called without one");
-    const out = mergeHeads(dispatch(assignment.S, centers), b, n, heads, d);
+    const out = mergeHeads(dispatch(assignment, centers), b, n, heads, d);
     return { out: this.proj.forward(tf.reshape(out, [b, h, w, inner])) as tf.Tensor4D, assignment };
   }
 

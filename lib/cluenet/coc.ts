@@ -60,8 +60,10 @@ export class CocCluster extends Module implements TokenMixer {
     const penalty = folds === 1 ? undefined : this.#constants.get(`${h}x${w}`, () => foldPenalty(h, w, ch, cw, folds)!);
     const { mask, index } = hardAssign(sim, penalty);
     const S = tf.mul(sim, mask) as tf.Tensor3D;
-    const out = mergeHeads(dispatch(S, hardAggregate(S, vh, vc)), b, n, heads, d);
-    return { out: this.proj.forward(tf.reshape(out, [b, h, w, heads * d])) as tf.Tensor4D, assignment: { S, index } };
+    // The aggregation weighs every pixel by S; dispatching needs only each row's one non-zero.
+    const assignment = { index, score: tf.sum(S, 2) as tf.Tensor2D, weights: S };
+    const out = mergeHeads(dispatch(assignment, hardAggregate(S, vh, vc)), b, n, heads, d);
+    return { out: this.proj.forward(tf.reshape(out, [b, h, w, heads * d])) as tf.Tensor4D, assignment };
   }
 
   disposeConstants(): void {

@@ -23,7 +23,9 @@ export { ConfigError } from "./config.js";
 export type { CluenetConfig, CluenetOverrides, Family, MixerKind, Aggregation, PoolKind } from "./config.js";
 export { WeightsError, type StateSource } from "./weights.js";
 export type { Assignment } from "./mixer.js";
-export { softAggregate, hardAssign, dispatch, hardAggregate, l2Normalize, cosineToCenters, type HardAssignment } from "./ops.js";
+export {
+  softAggregate, hardAssign, cosineAssign, dispatch, assignmentMatrix, hardAggregate, l2Normalize, cosineToCenters, type HardAssignment,
+} from "./ops.js";
 
 /** Options of {@link create}: the class count, a seed, and any configuration overrides. */
 export interface CreateOptions extends CluenetOverrides {

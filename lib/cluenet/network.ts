@@ -10,6 +10,7 @@ import type { CluenetConfig } from "./config.js";
 import { ConstantCache } from "./constants.js";
 import { PatchEmbed, PosCNN, coordinateGrid } from "./embed.js";
 import type { Assignment } from "./mixer.js";
+import { assignmentMatrix } from "./ops.js";
 import { FecPool, ImprovedClusterPool, StridedConv, type Downsample } from "./pool.js";
 import { loadState, readWeights, saveState, type StateSource } from "./weights.js";
 
@@ -192,7 +193,7 @@ export class CluenetModel extends Module {
         const b = x.shape[0];
         const [ch, cw] = this.config.clusters[i]!;
         return {
-          S: tf.transpose(tf.reshape(a.S, [heads, b, h * w, ch * cw]), [1, 0, 2, 3]) as tf.Tensor4D,
+          S: tf.transpose(tf.reshape(assignmentMatrix(a, ch * cw), [heads, b, h * w, ch * cw]), [1, 0, 2, 3]) as tf.Tensor4D,
           index: tf.transpose(tf.reshape(a.index, [heads, b, h, w]), [1, 0, 2, 3]) as tf.Tensor4D,
           size: [h, w],
           clusters: [ch, cw],

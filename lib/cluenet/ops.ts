@@ -1,9 +1,10 @@
 /**
  * The hot path of cluster attention, as a few pure functions so an engine-level fused kernel can
- * replace each one: cosine soft aggregation, hard assignment (argmax + one-hot), dispatch, and
- * hard aggregation. Shapes use G = heads·batch independent groups, N pixels, M centers, d channels.
+ * replace each one: cosine soft aggregation, hard assignment (argmax + one-hot, or the winners
+ * only), dispatch, and hard aggregation. Shapes use G = heads·batch independent groups, N pixels,
+ * M centers, d channels.
  */
-import { l2Normalize, softAggregate as attend, tf } from "../engine/index.js";
+import { clusterAssign, clusterDispatch, l2Normalize, softAggregate as attend, tf, type ClusterAssignment } from "../engine/index.js";
 
 // x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
 export { l2Normalize };
@@ -41,9 +42,34 @@ export function hardAssign(scores: tf.Tensor3D, penalty?: tf.Tensor2D): HardAssi
   });
 }
 
-/** Hard & shared feature dispatching: out[n] = Σ_m S[n, m]·centers[m]; S [G, N, M], centers [G, M, d] → [G, N, d]. */
-export function dispatch(S: tf.Tensor3D, centers: tf.Tensor3D): tf.Tensor3D {
-  return tf.matMul(S, centers);
+/**
+ * CLUENet's similarity assignment: each pixel's center by sigmoid(β + α·cos(k[n], centers[m]))
+ * (argmax, ties to the lowest index) and its score there. `kNormalised` [G, N, d] are the
+ * normalised pixel keys, `centers` [G, M, d] the (unnormalised) centers, α and β [1].
+ */
+export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
+  const [index, score, weights] = tf.tidy(() => {
+    const a = clusterAssign(kNormalised, l2Normalize(centers), alpha, beta);
+    return a.weights ? [a.index, a.score, a.weights] : [a.index, a.score];
+  });
+  return { index: index as tf.Tensor2D, score: score as tf.Tensor2D, ...(weights ? { weights: weights as tf.Tensor3D } : {}) };
+}
+
+/**
+ * Hard & shared feature dispatching: out[n] = score[n]·centers[index[n]] (the product of the
+ * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d].
+ */
+export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D): tf.Tensor3D {
+  return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights);
+}
+
+/** The dense dispatch matrix S [G, N, M] of an assignment: each pixel's score at its center, 0 elsewhere (for cluster maps). */
+export function assignmentMatrix(assignment: ClusterAssignment, m: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const score = tf.expandDims(assignment.score, 2) as tf.Tensor3D;
+    // tf.oneHot wants depth 2 or more; int32 then a cast, as in hardAssign (wasm's float OneHot)
+    return m === 1 ? score : tf.mul(tf.cast(tf.oneHot(assignment.index, m), "float32"), score);
+  });
 }
 
 /**

@@ -34,5 +34,9 @@ void residual(const Args& a);
 void residualGrad(const Args& a);
 void softAggregate(const Args& a);
 void softAggregateGrad(const Args& a);
+void clusterAssign(const Args& a);
+void clusterAssignGrad(const Args& a);
+void clusterDispatch(const Args& a);
+void clusterDispatchGrad(const Args& a);
 
 }  // namespace clue

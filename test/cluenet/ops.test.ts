@@ -96,7 +96,7 @@ test("soft aggregation, hard aggregation and dispatch compute their formulas", (
     const agg = hardAggregate(A, v, c).arraySync()[0]!;
     assert.ok(maxAbsDiff(agg[0]!, [(3 + 10) / 2, (4 + 10) / 2]) < 1e-6);
     assert.ok(maxAbsDiff(agg[1]!, [(0.5 * 1 + 0.25 * 5 + 20) / 1.75, (0.5 * 2 + 0.25 * 6 + 20) / 1.75]) < 1e-5);
-    const out = dispatch(A, c).arraySync()[0]!;
+    const out = dispatch({ index: tf.tensor2d([[1, 0, 1]], undefined, "int32"), score: tf.tensor2d([[0.5, 1, 0.25]]) }, c).arraySync()[0]!;
     assert.deepEqual(out, [[10, 10], [10, 10], [5, 5]]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { tf } from "../../lib/engine/index.js";
 import {
-  clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual, softAggregate,
+  clusterAssign, clusterDispatch, clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual, softAggregate,
 } from "../../lib/engine/fused/index.js";
 import { seeded } from "../helpers/backends.js";
 
@@ -69,6 +69,11 @@ export const PARITY_CASES: ParityCase[] = [
     } },
   { name: "fused softAggregate (attention of centers over pixels, dv ≠ d)", inputs: [{ shape: [3, 4, 8], lo: -3, hi: 3 }, { shape: [3, 45, 8] }, { shape: [3, 45, 5] }],
     f: (q, k, v) => softAggregate(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D) },
+  { name: "fused clusterAssign + clusterDispatch (CLUENet's hard assignment, two dispatches of it)",
+    inputs: [{ shape: [3, 21, 8] }, { shape: [3, 6, 8] }, { shape: [1], lo: 0.5, hi: 2 }, { shape: [1] }, { shape: [3, 6, 5] }], f: (k, c, a, b, v) => {
+      const { index, score } = clusterAssign(l2Normalize(k!) as tf.Tensor3D, l2Normalize(c!) as tf.Tensor3D, a!, b!);
+      return tf.add(clusterDispatch(index, score, v as tf.Tensor3D), tf.mul(clusterDispatch(index, score, tf.mul(v!, 0.5) as tf.Tensor3D), score.expandDims(2)));
+    } },
   { name: "sigmoid, tanh, exp, log", inputs: [{ shape: [6, 9], lo: 0.1, hi: 2 }], f: (x) => tf.add(tf.add(tf.sigmoid(x), tf.tanh(x)), tf.add(tf.exp(tf.mul(x, 0.3)), tf.log(x))) },
   { name: "softmax over pixels", inputs: [{ shape: [2, 4, 32], lo: -3, hi: 3 }], f: (x) => tf.softmax(x, -1) },
   { name: "logSoftmax + label smoothing loss", inputs: [{ shape: [8, 10], lo: -3, hi: 3 }], f: (x) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 3, 9, 2, 5, 5, 1, 7], "int32"), 10), x!, undefined, 0.1) },

@@ -7,6 +7,9 @@
  */
 export { gelu, referenceGelu } from "./activation.js";
 export { referenceSoftAggregate, softAggregate } from "./attention.js";
+export {
+  clusterAssign, clusterDispatch, referenceClusterAssign, referenceClusterDispatch, type ClusterAssignment,
+} from "./assign.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
 export { conv2dBias, depthwiseConv2dBias } from "./conv.js";
 export { linear } from "./linear.js";

@@ -16,3 +16,7 @@ export const CONV2D_BIAS = "ClueConv2DBias";
 export const DEPTHWISE_CONV2D_BIAS = "ClueDepthwiseConv2DBias";
 export const SOFT_AGGREGATE = "ClueSoftAggregate";
 export const SOFT_AGGREGATE_GRAD = "ClueSoftAggregateGrad";
+export const CLUSTER_ASSIGN = "ClueClusterAssign";
+export const CLUSTER_ASSIGN_GRAD = "ClueClusterAssignGrad";
+export const CLUSTER_DISPATCH = "ClueClusterDispatch";
+export const CLUSTER_DISPATCH_GRAD = "ClueClusterDispatchGrad";

@@ -50,6 +50,13 @@ export interface NativeAddon {
   softAggregate(out: F32, stats: F32, q: F32, k: F32, v: F32, groups: number, m: number, n: number, d: number, dv: number): void;
   softAggregateGrad(dq: F32, dk: F32, dv: F32, dy: F32, q: F32, k: F32, v: F32, out: F32, stats: F32, groups: number, m: number, n: number,
     d: number, dvChannels: number): void;
+  clusterAssign(index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32, alpha: number, beta: number, groups: number, n: number,
+    m: number, d: number): void;
+  clusterAssignGrad(dkeys: F32, dcenters: F32, dparams: F32, dscore: F32, index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32,
+    alpha: number, groups: number, n: number, m: number, d: number): void;
+  clusterDispatch(out: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+  clusterDispatchGrad(dscore: F32, dcenters: F32, dy: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number,
+    d: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */

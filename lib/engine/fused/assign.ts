@@ -1,0 +1,145 @@
+/**
+ * CLUENet's hard assignment and dispatch: each pixel joins the center whose score
+ * sigmoid(β + α·cos) is highest, keeping that score, and receives that center scaled by it. The
+ * compositions hold the scores of every pixel for every center and multiply with the one-hot
+ * matrix of the winners (O(N·M·d) both ways, a dozen kernels); the kernels keep one score per
+ * pixel and gather and scatter the winners' rows (O(N·d), except the assignment's scan of M).
+ */
+import { tf } from "../tf.js";
+import { runKernels, useKernel } from "./dispatch.js";
+import { CLUSTER_ASSIGN, CLUSTER_ASSIGN_GRAD, CLUSTER_DISPATCH, CLUSTER_DISPATCH_GRAD } from "./names.js";
+
+/** Each pixel's center and its score there (what {@link clusterDispatch} and cluster maps use). */
+export interface ClusterAssignment {
+  /** int32 [G, N]: each pixel's center; ties go to the lowest index (argmax, PyTorch's max). */
+  index: tf.Tensor2D;
+  /** [G, N]: sigmoid(β + α·cos) at that center (differentiable). */
+  score: tf.Tensor2D;
+  /**
+   * [G, N, M]: the score at each pixel's center, 0 elsewhere — present only where the
+   * composition computed it (backends without the kernels), so dispatching there multiplies with
+   * it as before instead of building it again.
+   */
+  weights?: tf.Tensor3D;
+}
+
+/**
+ * Hard assignment by cosine similarity: for normalised keys [G, N, d] and normalised centers
+ * [G, M, d] (G independent groups), each pixel's center index = argmax_m sigmoid(β + α·keys[n]·centers[m])
+ * — the argmax of the sigmoid, so with α < 0 the least similar center, and centers whose sigmoids
+ * round to one value tie (the first wins) — and score = that sigmoid. α and β are float32 tensors
+ * of one element. Differentiable in keys, centers, α and β through the score; no gradient flows
+ * through the choice. One kernel each way on backends that have one; the composition
+ * {@link referenceClusterAssign} elsewhere.
+ */
+export function clusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
+  checkAssign(keys, centers, alpha, beta);
+  if (!useKernel(CLUSTER_ASSIGN, assignGradient)) return referenceClusterAssign(keys, centers, alpha, beta);
+  const [index, score, cos] = runKernels(CLUSTER_ASSIGN, { keys, centers, alpha, beta });
+  tf.dispose(cos!);
+  return { index: index as tf.Tensor2D, score: score as tf.Tensor2D };
+}
+
+/**
+ * The composition {@link clusterAssign} stands for, as CLUENet's mixer spelled it: the scores of
+ * every center, their argmax (index 0 without a choice when M = 1), and the winner's score kept
+ * by the one-hot mask (a sum over a row with one non-zero: exact).
+ */
+export function referenceClusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
+  checkAssign(keys, centers, alpha, beta);
+  return tf.tidy(() => {
+    const sim = tf.sigmoid(tf.add(beta, tf.mul(alpha, tf.matMul(keys, centers, false, true)))) as tf.Tensor3D;
+    const [g, n, m] = sim.shape;
+    if (m === 1) return { index: tf.zeros([g, n], "int32") as tf.Tensor2D, score: tf.reshape(sim, [g, n]) as tf.Tensor2D, weights: sim };
+    const index = tf.argMax(sim, 2) as tf.Tensor2D;
+    // int32 one-hot then a cast: wasm's OneHot (tfjs 4.22) ignores dtype "float32" and writes int bits
+    const weights = tf.mul(sim, tf.cast(tf.oneHot(index, m), "float32")) as tf.Tensor3D;
+    return { index, score: tf.sum(weights, 2) as tf.Tensor2D, weights };
+  });
+}
+
+/**
+ * Hard dispatch: out[g, n] = score[g, n]·centers[g, index[g, n]] for index int32 [G, N], score
+ * [G, N] and centers [G, M, d] → [G, N, d] (the product of the score-weighted one-hot matrix
+ * with the centers). Differentiable in score and centers. `weights`, that matrix [G, N, M] where
+ * the caller has it ({@link ClusterAssignment.weights}), is what the composition then multiplies
+ * with (its gradient reaches the score through it); the kernel does not need it.
+ */
+export function clusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
+  checkDispatch(index, score, centers, weights);
+  if (!useKernel(CLUSTER_DISPATCH, dispatchGradient)) return referenceClusterDispatch(index, score, centers, weights);
+  return tf.engine().runKernel(CLUSTER_DISPATCH, { index, score, centers }) as tf.Tensor3D;
+}
+
+/** The composition {@link clusterDispatch} stands for: the score-weighted one-hot matrix times the centers. */
+export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
+  checkDispatch(index, score, centers, weights);
+  if (weights) return tf.matMul(weights, centers);
+  return tf.tidy(() => {
+    const m = centers.shape[1];
+    // One center (tf.oneHot wants depth 2 or more): every pixel's row of S is its score.
+    if (m === 1) return tf.matMul(tf.expandDims(score, 2) as tf.Tensor3D, centers);
+    const mask = tf.cast(tf.oneHot(index, m), "float32");
+    return tf.matMul(tf.mul(mask, tf.expandDims(score, 2)) as tf.Tensor3D, centers);
+  });
+}
+
+const shapeOf = (t: tf.Tensor) => JSON.stringify(t.shape);
+
+function checkAssign(keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta: tf.Tensor): void {
+  if (keys.rank !== 3 || centers.rank !== 3 || centers.shape[0] !== keys.shape[0] || centers.shape[2] !== keys.shape[2]) {
+    throw new Error(`clusterAssign: keys ${shapeOf(keys)} and centers ${shapeOf(centers)} must be [G, N, d] and [G, M, d]`);
+  }
+  if (centers.shape[1] === 0) throw new Error(`clusterAssign: centers ${shapeOf(centers)} has no center to assign to (M = 0)`);
+  if (alpha.size !== 1 || beta.size !== 1) {
+    throw new Error(`clusterAssign: alpha ${shapeOf(alpha)} and beta ${shapeOf(beta)} must hold one number each (shape [] or [1])`);
+  }
+  const dtypes = [keys, centers, alpha, beta].map((t) => t.dtype);
+  if (dtypes.some((d) => d !== "float32")) throw new Error(`clusterAssign: keys, centers, alpha and beta must be float32 (got ${dtypes.join(", ")})`);
+}
+
+function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, weights?: tf.Tensor): void {
+  if (index.rank !== 2 || !tf.util.arraysEqual(score.shape, index.shape) || centers.rank !== 3 || centers.shape[0] !== index.shape[0]) {
+    throw new Error(`clusterDispatch: index ${shapeOf(index)}, score ${shapeOf(score)} and centers ${shapeOf(centers)} must be [G, N], [G, N] and [G, M, d]`);
+  }
+  if (weights && !tf.util.arraysEqual(weights.shape, [...index.shape, centers.shape[1]!])) {
+    throw new Error(`clusterDispatch: weights ${shapeOf(weights)} must be [G, N, M] = ${JSON.stringify([...index.shape, centers.shape[1]])}`);
+  }
+  if (index.dtype !== "int32") throw new Error(`clusterDispatch: index must be int32, got ${index.dtype}`);
+  if (score.dtype !== "float32" || centers.dtype !== "float32") {
+    throw new Error(`clusterDispatch: score and centers must be float32 (got ${score.dtype}, ${centers.dtype})`);
+  }
+}
+
+const assignGradient = (): tf.GradConfig => ({
+  kernelName: CLUSTER_ASSIGN,
+  inputsToSave: ["keys", "centers", "alpha", "beta"],
+  outputsToSave: [true, true, true],
+  gradFunc: (dy, saved) => {
+    const [keys, centers, alpha, beta, index, score, cos] = saved as tf.Tensor[];
+    // Upstream gradients per output (index, score, cos); only the score is differentiable.
+    const dscore = (dy as Array<tf.Tensor | null>)[1] ?? tf.zerosLike(score!);
+    // One kernel gives all four gradients, run here and not inside the per-input closures: tfjs
+    // runs each closure in its own tidy, which would dispose the others.
+    const [dkeys, dcenters, dalpha, dbeta] = runKernels(CLUSTER_ASSIGN_GRAD, {
+      dscore, index: index!, score: score!, cos: cos!, keys: keys!, centers: centers!, alpha: alpha!,
+    });
+    return {
+      keys: () => dkeys!,
+      centers: () => dcenters!,
+      alpha: () => tf.reshape(dalpha!, alpha!.shape),
+      beta: () => tf.reshape(dbeta!, beta!.shape),
+    };
+  },
+});
+
+const dispatchGradient = (): tf.GradConfig => ({
+  kernelName: CLUSTER_DISPATCH,
+  inputsToSave: ["index", "score", "centers"],
+  gradFunc: (dy, saved) => {
+    const [index, score, centers] = saved as tf.Tensor[];
+    const [dscore, dcenters] = runKernels(CLUSTER_DISPATCH_GRAD, { dy: dy as tf.Tensor, index: index!, score: score!, centers: centers! });
+    // tfjs wants float gradients even for an int32 input; the index has none.
+    return { index: () => tf.zeros(index!.shape), score: () => dscore!, centers: () => dcenters! };
+  },
+});
