@@ -1,10 +1,9 @@
 /** CLUENet's token mixer: global soft aggregation, gated residual, hard & shared dispatching. */
-import { tf } from "../engine/index.js";
+import { mergeHeads, splitHeads, tf } from "../engine/index.js";
 import { Linear, Module, constant, ones, zeros, type Build } from "../nn/index.js";
 import type { CluenetConfig } from "./config.js";
 import { ConstantCache } from "./constants.js";
 import { MultiHeadGate } from "./gate.js";
-import { mergeHeads, splitHeads } from "./heads.js";
 import type { Assignment, MixerOutput, TokenMixer } from "./mixer.js";
 import { cosineAssign, cosineToCenters, dispatch, hardAggregate, hardAssign, l2Normalize, softAggregate } from "./ops.js";
 import { adaptiveAvgPool, foldPenalty } from "./pooling.js";
@@ -74,8 +73,11 @@ export class Cluster extends Module implements TokenMixer {
     const inner = heads * d;
     const K = this.k.forward(x) as tf.Tensor4D;
     const V = this.v.forward(x) as tf.Tensor4D;
-    const kn = l2Normalize(splitHeads(K, b, n, heads, d)); // [G, N, d]
-    const vh = splitHeads(V, b, n, heads, d);
+    // The pixel tensors stay channels-last rows [B, N, heads·d]: the fused ops read and write the
+    // G = heads·B groups there (layout), so they are never transposed to [G, N, d] and back.
+    const layout = { heads };
+    const kn = tf.reshape(l2Normalize(tf.reshape(K, [b, n * heads, d])), [b, n, inner]) as tf.Tensor3D; // per head
+    const vn = tf.reshape(V, [b, n, inner]) as tf.Tensor3D;
     const kc = splitHeads(adaptiveAvgPool(K, ch, cw, folds), b, m, heads, d); // [G, M, d]
     const vc = splitHeads(adaptiveAvgPool(V, ch, cw, folds), b, m, heads, d);
 
@@ -83,11 +85,12 @@ export class Cluster extends Module implements TokenMixer {
     if (this.config.aggregation === "global-soft") {
       const alpha = this.attnAlpha ?? tf.scalar(Math.log(this.config.temperature));
       const scale = tf.div(1, tf.exp(tf.maximum(alpha, Math.log(this.config.minAlpha))));
-      centers = softAggregate(tf.mul(l2Normalize(kc), scale), kn, vh);
+      centers = softAggregate(tf.mul(l2Normalize(kc), scale), kn, vn, layout);
     } else {
-      const scores = tf.sigmoid(tf.add(this.aggBeta!, tf.mul(this.aggAlpha!, cosineToCenters(kn, kc)))) as tf.Tensor3D;
+      const kh = splitHeads(kn, b, n, heads, d);
+      const scores = tf.sigmoid(tf.add(this.aggBeta!, tf.mul(this.aggAlpha!, cosineToCenters(kh, kc)))) as tf.Tensor3D;
       const { mask } = hardAssign(scores, this.penalty(h, w) ?? undefined);
-      centers = hardAggregate(tf.mul(scores, mask), vh, vc);
+      centers = hardAggregate(tf.mul(scores, mask), splitHeads(vn, b, n, heads, d), vc);
     }
     if (this.gate) {
       const g = tf.reshape(
@@ -100,10 +103,10 @@ export class Cluster extends Module implements TokenMixer {
     let assignment = shared;
     if (this.q) {
       const qc = splitHeads(this.q.forward(mergeHeads(centers, b, m, heads, d)), b, m, heads, d);
-      assignment = cosineAssign(kn, qc, this.simAlpha!, this.simBeta!);
+      assignment = cosineAssign(kn, qc, this.simAlpha!, this.simBeta!, layout);
     }
     if (!assignment) throw new Error("a block that reuses its stage's assignment was called without one");
-    const out = mergeHeads(dispatch(assignment, centers), b, n, heads, d);
+    const out = dispatch(assignment, centers, layout); // [B, N, heads·d]
     return { out: this.proj.forward(tf.reshape(out, [b, h, w, inner])) as tf.Tensor4D, assignment };
   }
 

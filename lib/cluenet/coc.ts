@@ -1,8 +1,7 @@
 /** Context Clusters' token mixer (ma-xu/Context-Cluster `Cluster`), the baseline CLUENet improves on. */
-import { tf } from "../engine/index.js";
+import { mergeHeads, splitHeads, tf } from "../engine/index.js";
 import { Linear, Module, ones, zeros, type Build } from "../nn/index.js";
 import { ConstantCache } from "./constants.js";
-import { mergeHeads, splitHeads } from "./heads.js";
 import type { Assignment, MixerOutput, TokenMixer } from "./mixer.js";
 import { cosineToCenters, dispatch, hardAggregate, hardAssign, l2Normalize } from "./ops.js";
 import { adaptiveAvgPool, foldPenalty } from "./pooling.js";

@@ -4,7 +4,7 @@
  * only), dispatch, and hard aggregation. Shapes use G = heads·batch independent groups, N pixels,
  * M centers, d channels.
  */
-import { clusterAssign, clusterDispatch, l2Normalize, softAggregate as attend, tf, type ClusterAssignment } from "../engine/index.js";
+import { clusterAssign, clusterDispatch, l2Normalize, softAggregate as attend, tf, type ClusterAssignment, type HeadsLayout } from "../engine/index.js";
 
 // x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
 export { l2Normalize };
@@ -13,10 +13,11 @@ export { l2Normalize };
  * Global soft aggregation: Ca[m] = Σ_n softmax_n(q[m]·k[n]) v[n] over all N pixels (exact fp32
  * attention). `q` [G, M, d] are the centers already normalised and scaled by 1/τ, `k` [G, N, d]
  * the normalised pixel keys, `v` [G, N, d] the values. Returns [G, M, d]. The engine's fused op:
- * one kernel each way where the backend has one, without the [G, M, N] scores in memory.
+ * one kernel each way where the backend has one, without the [G, M, N] scores in memory. With
+ * `layout.heads` > 1, k and v are the channels-last rows [B, N, heads·d] of the G = heads·B groups.
  */
-export function softAggregate(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
-  return attend(q, k, v);
+export function softAggregate(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, layout?: HeadsLayout): tf.Tensor3D {
+  return attend(q, k, v, layout);
 }
 
 /** One-hot of each pixel's best center and the index itself. */
@@ -45,11 +46,12 @@ export function hardAssign(scores: tf.Tensor3D, penalty?: tf.Tensor2D): HardAssi
 /**
  * CLUENet's similarity assignment: each pixel's center by sigmoid(β + α·cos(k[n], centers[m]))
  * (argmax, ties to the lowest index) and its score there. `kNormalised` [G, N, d] are the
- * normalised pixel keys, `centers` [G, M, d] the (unnormalised) centers, α and β [1].
+ * normalised pixel keys (with `layout.heads` > 1 their channels-last rows [B, N, heads·d]),
+ * `centers` [G, M, d] the (unnormalised) centers, α and β [1]; the assignment is [G, N].
  */
-export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
+export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor, layout?: HeadsLayout): ClusterAssignment {
   const [index, score, weights] = tf.tidy(() => {
-    const a = clusterAssign(kNormalised, l2Normalize(centers), alpha, beta);
+    const a = clusterAssign(kNormalised, l2Normalize(centers), alpha, beta, layout);
     return a.weights ? [a.index, a.score, a.weights] : [a.index, a.score];
   });
   return { index: index as tf.Tensor2D, score: score as tf.Tensor2D, ...(weights ? { weights: weights as tf.Tensor3D } : {}) };
@@ -57,10 +59,11 @@ export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alp
 
 /**
  * Hard & shared feature dispatching: out[n] = score[n]·centers[index[n]] (the product of the
- * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d].
+ * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d], or with
+ * `layout.heads` > 1 the channels-last rows [B, N, heads·d].
  */
-export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D): tf.Tensor3D {
-  return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights);
+export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D, layout?: HeadsLayout): tf.Tensor3D {
+  return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights, layout);
 }
 
 /** The dense dispatch matrix S [G, N, M] of an assignment: each pixel's score at its center, 0 elsewhere (for cluster maps). */

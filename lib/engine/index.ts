@@ -23,5 +23,8 @@ export {
   depthwiseConv2dBias,
   residual,
   softAggregate,
+  splitHeads,
+  mergeHeads,
+  type HeadsLayout,
   type AdamWOptions,
 } from "./fused/index.js";

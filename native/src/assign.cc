@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "heads.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -62,13 +63,14 @@ static void checkIndex(const int32_t* index, int64_t size, int64_t m, const char
 }
 
 /**
- * clusterAssign(index, score, cos, keys, centers, alpha, beta, groups, n, m, d): for normalised
- * keys [G, N, d] and centers [G, M, d], index[g, i] = argmax_j sigmoid(β + α·keys[g, i]·centers[g, j])
+ * clusterAssign(index, score, cos, keys, centers, alpha, beta, groups, n, m, d, heads): for normalised
+ * keys [G, N, d] (or, heads > 1, [B, N, heads·d] read in place: heads.h) and centers [G, M, d], index[g, i] = argmax_j sigmoid(β + α·keys[g, i]·centers[g, j])
  * (the first of equal maxima, as argmax does — comparing the sigmoids, which may tie where the
  * cosines do not), score = that sigmoid, cos = that cosine (kept for the gradient).
  */
 void clusterAssign(const Args& args) {
   int64_t groups = args.integer(7), n = args.integer(8), m = args.integer(9), d = args.integer(10);
+  const HeadRows at = headRows(groups, n, args.integer(11), "clusterAssign");
   float alpha = float(args.number(5)), beta = float(args.number(6));
   int32_t* index = args.i32(0, size_t(groups * n));
   float* score = args.f32(1, size_t(groups * n));
@@ -83,16 +85,17 @@ void clusterAssign(const Args& args) {
       int64_t g = q / tiles, i0 = (q % tiles) * kAssignRows, rows = std::min(n, i0 + kAssignRows) - i0;
       int64_t r = g * n + i0;
       // cos [M × rows] = centers · keysᵀ: the centers' rows against the block's pixels
-      gemm(Gemm{false, true, m, rows, d, d, d, rows, centers + g * m * d, keys + r * d, cos.data()});
+      gemm(Gemm{false, true, m, rows, d, d, at.heads * d, rows, centers + g * m * d, keys + at.at(g, i0, d), cos.data()});
       affine(z.data(), cos.data(), rows * m, alpha, beta);
       scoreBlock(index + r, score + r, cosOut + r, z.data(), cos.data(), rows, m);
     }
   });
 }
 
+// keys and dk: n rows `ld` floats apart.
 CLUE_HOT static void assignGradGroup(float* __restrict dk, float* __restrict dc, double* sums, const float* ds, const int32_t* index,
                                      const float* score, const float* cos, const float* keys, const float* centers, float alpha, int64_t n,
-                                     int64_t m, int64_t d) {
+                                     int64_t m, int64_t d, int64_t ld) {
   std::fill(dc, dc + m * d, 0.0f);
   double dAlpha = 0.0, dBeta = 0.0;
   for (int64_t i = 0; i < n; i++) {
@@ -102,8 +105,8 @@ CLUE_HOT static void assignGradGroup(float* __restrict dk, float* __restrict dc,
     dAlpha += double(dz * cos[i]);
     const float t = dz * alpha;
     const float* c = centers + index[i] * d;
-    const float* k = keys + i * d;
-    float* dki = dk + i * d;
+    const float* k = keys + i * ld;
+    float* dki = dk + i * ld;
     float* dcj = dc + index[i] * d;
 #pragma omp simd
     for (int64_t e = 0; e < d; e++) {
@@ -117,13 +120,14 @@ CLUE_HOT static void assignGradGroup(float* __restrict dk, float* __restrict dc,
 
 /**
  * clusterAssignGrad(dkeys, dcenters, dparams, dscore, index, score, cos, keys, centers, alpha,
- * groups, n, m, d): the gradients of clusterAssign's score for upstream dscore. With
+ * groups, n, m, d, heads): the gradients (dkeys in keys' layout) of clusterAssign's score for upstream dscore. With
  * dz = dscore·(s·(1 − s)) (the sigmoid's) and t = dz·α: dkeys[i] = t·centers[index[i]],
  * dcenters[j] = Σ_{i: index[i] = j} t·keys[i], dparams = [dα, dβ] = [Σ dz·cos, Σ dz]. The two
  * sums are taken per group in double and added in group order: deterministic.
  */
 void clusterAssignGrad(const Args& args) {
   int64_t groups = args.integer(10), n = args.integer(11), m = args.integer(12), d = args.integer(13);
+  const HeadRows at = headRows(groups, n, args.integer(14), "clusterAssignGrad");
   float alpha = float(args.number(9));
   float* dk = args.f32(0, size_t(groups * n * d));
   float* dc = args.f32(1, size_t(groups * m * d));
@@ -138,8 +142,8 @@ void clusterAssignGrad(const Args& args) {
   std::vector<double> sums(size_t(2 * groups), 0.0);
   parallel_for(groups, std::max<int64_t>(1, kGrain / std::max<int64_t>(n * d, 1)), [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; g++) {
-      assignGradGroup(dk + g * n * d, dc + g * m * d, &sums[size_t(2 * g)], ds + g * n, index + g * n, score + g * n, cos + g * n,
-                      keys + g * n * d, centers + g * m * d, alpha, n, m, d);
+      assignGradGroup(dk + at.at(g, 0, d), dc + g * m * d, &sums[size_t(2 * g)], ds + g * n, index + g * n, score + g * n, cos + g * n,
+                      keys + at.at(g, 0, d), centers + g * m * d, alpha, n, m, d, at.heads * d);
     }
   });
   double dAlpha = 0.0, dBeta = 0.0;
@@ -152,14 +156,14 @@ void clusterAssignGrad(const Args& args) {
 }
 
 // dscore's dot products may be summed in any order (a reduction in lanes): the composition's
-// GEMM has its own order too.
+// GEMM has its own order too. dy: n rows `ld` floats apart.
 CLUE_HOT static void dispatchGradGroup(float* __restrict dscore, float* __restrict dc, const float* dy, const int32_t* index, const float* score,
-                                       const float* centers, int64_t n, int64_t m, int64_t d) {
+                                       const float* centers, int64_t n, int64_t m, int64_t d, int64_t ld) {
   std::fill(dc, dc + m * d, 0.0f);
   for (int64_t i = 0; i < n; i++) {
     const float s = score[i];
     const float* c = centers + index[i] * d;
-    const float* y = dy + i * d;
+    const float* y = dy + i * ld;
     float* dcj = dc + index[i] * d;
     float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
@@ -171,11 +175,15 @@ CLUE_HOT static void dispatchGradGroup(float* __restrict dscore, float* __restri
   }
 }
 
+// Output rows [r0, r1) in memory order: row r is head h = r mod heads of pixel i of image b
+// (group g = h·B + b; heads = 1: row r is group r / n's pixel r mod n).
 CLUE_HOT static void dispatchRows(float* __restrict out, const int32_t* index, const float* score, const float* centers, int64_t r0, int64_t r1,
-                                  int64_t n, int64_t m, int64_t d) {
+                                  int64_t n, int64_t m, int64_t d, const HeadRows& at) {
+  const int64_t batch = at.groups / at.heads;
   for (int64_t r = r0; r < r1; r++) {
-    const float s = score[r];
-    const float* c = centers + ((r / n) * m + index[r]) * d;
+    const int64_t pixel = r / at.heads, g = (r % at.heads) * batch + pixel / n, gi = g * n + pixel % n;
+    const float s = score[gi];
+    const float* c = centers + (g * m + index[gi]) * d;
     float* o = out + r * d;
 #pragma omp simd
     for (int64_t e = 0; e < d; e++) o[e] = s * c[e];
@@ -183,26 +191,29 @@ CLUE_HOT static void dispatchRows(float* __restrict out, const int32_t* index, c
 }
 
 /**
- * clusterDispatch(out, index, score, centers, groups, n, m, d): out[g, i] = score[g, i]·centers[g, index[g, i]]
- * — the product with the one-hot matrix scaled by the scores, which has this one term per row.
+ * clusterDispatch(out, index, score, centers, groups, n, m, d, heads): out[g, i] = score[g, i]·centers[g, index[g, i]]
+ * — the product with the one-hot matrix scaled by the scores, which has this one term per row —
+ * into out [G, N, d] (or, heads > 1, [B, N, heads·d]: heads.h).
  */
 void clusterDispatch(const Args& args) {
   int64_t groups = args.integer(4), n = args.integer(5), m = args.integer(6), d = args.integer(7);
+  const HeadRows at = headRows(groups, n, args.integer(8), "clusterDispatch");
   float* out = args.f32(0, size_t(groups * n * d));
   const int32_t* index = args.i32(1, size_t(groups * n));
   const float* score = args.f32(2, size_t(groups * n));
   const float* centers = args.f32(3, size_t(groups * m * d));
   checkIndex(index, groups * n, m, "clusterDispatch");
   parallel_for(groups * n, std::max<int64_t>(1, kGrain / std::max<int64_t>(d, 1)),
-               [&](int64_t r0, int64_t r1) { dispatchRows(out, index, score, centers, r0, r1, n, m, d); });
+               [&](int64_t r0, int64_t r1) { dispatchRows(out, index, score, centers, r0, r1, n, m, d, at); });
 }
 
 /**
- * clusterDispatchGrad(dscore, dcenters, dy, index, score, centers, groups, n, m, d):
- * dscore[i] = dy[i]·centers[index[i]], dcenters[j] = Σ_{i: index[i] = j} score[i]·dy[i].
+ * clusterDispatchGrad(dscore, dcenters, dy, index, score, centers, groups, n, m, d, heads) for dy
+ * in the output's layout: dscore[i] = dy[i]·centers[index[i]], dcenters[j] = Σ_{i: index[i] = j} score[i]·dy[i].
  */
 void clusterDispatchGrad(const Args& args) {
   int64_t groups = args.integer(6), n = args.integer(7), m = args.integer(8), d = args.integer(9);
+  const HeadRows at = headRows(groups, n, args.integer(10), "clusterDispatchGrad");
   float* dscore = args.f32(0, size_t(groups * n));
   float* dc = args.f32(1, size_t(groups * m * d));
   const float* dy = args.f32(2, size_t(groups * n * d));
@@ -212,7 +223,8 @@ void clusterDispatchGrad(const Args& args) {
   checkIndex(index, groups * n, m, "clusterDispatchGrad");
   parallel_for(groups, std::max<int64_t>(1, kGrain / std::max<int64_t>(n * d, 1)), [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; g++) {
-      dispatchGradGroup(dscore + g * n, dc + g * m * d, dy + g * n * d, index + g * n, score + g * n, centers + g * m * d, n, m, d);
+      dispatchGradGroup(dscore + g * n, dc + g * m * d, dy + at.at(g, 0, d), index + g * n, score + g * n, centers + g * m * d, n, m, d,
+                        at.heads * d);
     }
   });
 }

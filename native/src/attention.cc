@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "heads.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -17,15 +18,17 @@ namespace clue {
 
 struct AttentionShape {
   int64_t groups, m, n, d, e;  // e: v's channels (d: q's and k's)
+  HeadRows rows;   // where k's and v's pixels lie (and their gradients'): heads.h
   int64_t block;  // pixels per block: the block's scores (block × m floats) stay in L1/L2
 };
 
 static AttentionShape attentionShape(const Args& args, size_t first) {
-  AttentionShape s{args.integer(first), args.integer(first + 1), args.integer(first + 2), args.integer(first + 3), args.integer(first + 4), 0};
+  AttentionShape s{args.integer(first), args.integer(first + 1), args.integer(first + 2), args.integer(first + 3), args.integer(first + 4), {}, 0};
   if (s.groups < 0 || s.m < 0 || s.n < 1 || s.d < 0 || s.e < 0) {
     throw Error("softAggregate: needs groups, centers, pixels (≥ 1) and channels ≥ 0, got G=" + std::to_string(s.groups) +
                 " M=" + std::to_string(s.m) + " N=" + std::to_string(s.n) + " d=" + std::to_string(s.d) + " dv=" + std::to_string(s.e));
   }
+  s.rows = headRows(s.groups, s.n, args.integer(first + 5), "softAggregate");
   constexpr int64_t kBlockFloats = 1 << 14;  // 64 KB of scores
   s.block = std::min(s.n, std::max<int64_t>(8, kBlockFloats / std::max<int64_t>(s.m, 1)));
   return s;
@@ -78,14 +81,15 @@ CLUE_HOT static void expColumns(float* __restrict s, double* __restrict sum, flo
 }
 
 /**
- * softAggregate(out, stats, q, k, v, groups, m, n, d, dv): out [G, M, dv] = softmax over N of
- * q·kᵀ, times v, for q [G, M, d], k [G, N, d] and v [G, N, dv]; stats [G, 2, M] gets each row's max score and the
+ * softAggregate(out, stats, q, k, v, groups, m, n, d, dv, heads): out [G, M, dv] = softmax over N of
+ * q·kᵀ, times v, for q [G, M, d], k [G, N, d] and v [G, N, dv] (or, heads > 1, k [B, N, heads·d]
+ * and v [B, N, heads·dv] read in place: heads.h); stats [G, 2, M] gets each row's max score and the
  * reciprocal of its sum of exponentials (the backward recomputes the probabilities from them).
  * N beyond one block is taken block by block with a running max (online softmax).
  */
 void softAggregate(const Args& args) {
   const AttentionShape s = attentionShape(args, 5);
-  const int64_t G = s.groups, M = s.m, N = s.n, D = s.d, E = s.e;
+  const int64_t G = s.groups, M = s.m, N = s.n, D = s.d, E = s.e, ldk = s.rows.heads * D, ldv = s.rows.heads * E;
   float* out = args.f32(0, size_t(G * M * E));
   float* stats = args.f32(1, size_t(G * 2 * M));
   const float* q = args.f32(2, size_t(G * M * D));
@@ -101,7 +105,7 @@ void softAggregate(const Args& args) {
       float* inv = mx + M;
       for (int64_t n0 = 0; n0 < N; n0 += s.block) {
         const int64_t rows = std::min(s.block, N - n0);
-        gemm(Gemm{false, true, rows, M, D, D, D, M, k + (g * N + n0) * D, qg, scores.data()});
+        gemm(Gemm{false, true, rows, M, D, ldk, D, M, k + s.rows.at(g, n0, D), qg, scores.data()});
         std::fill(blockMax.begin(), blockMax.end(), -std::numeric_limits<float>::infinity());
         columnMax(blockMax.data(), scores.data(), rows, M);
         const bool first = n0 == 0;
@@ -119,7 +123,7 @@ void softAggregate(const Args& args) {
         }
         expColumns(scores.data(), sum.data(), part.data(), mx, rows, M);
         // out[g] (+)= exp(scores)ᵀ · v_block
-        gemm(Gemm{true, false, M, E, rows, M, E, E, scores.data(), v + (g * N + n0) * E, og}, !first);
+        gemm(Gemm{true, false, M, E, rows, M, ldv, E, scores.data(), v + s.rows.at(g, n0, E), og}, !first);
       }
       for (int64_t j = 0; j < M; j++) {
         inv[j] = float(1.0 / sum[size_t(j)]);
@@ -145,14 +149,15 @@ CLUE_HOT static void softmaxGradColumns(float* __restrict p, float* __restrict d
 }
 
 /**
- * softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, groups, m, n, d, dv): the gradients of
- * softAggregate for upstream dy [G, M, dv], from its inputs, output and stats. Per block of pixels,
+ * softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, groups, m, n, d, dv, heads): the gradients of
+ * softAggregate for upstream dy [G, M, dv], from its inputs, output and stats (dk and dv in k's
+ * and v's layout). Per block of pixels,
  * with P the probabilities and dP = dy·vᵀ: dS = P∘(dP − Δ) with Δ[m] = dy[m]·out[m] (= Σ_n P·dP),
  * dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dy.
  */
 void softAggregateGrad(const Args& args) {
   const AttentionShape s = attentionShape(args, 9);
-  const int64_t G = s.groups, M = s.m, N = s.n, D = s.d, E = s.e;
+  const int64_t G = s.groups, M = s.m, N = s.n, D = s.d, E = s.e, ldk = s.rows.heads * D, ldv = s.rows.heads * E;
   float* dq = args.f32(0, size_t(G * M * D));
   float* dk = args.f32(1, size_t(G * N * D));
   float* dv = args.f32(2, size_t(G * N * E));
@@ -174,13 +179,13 @@ void softAggregateGrad(const Args& args) {
       }
       for (int64_t n0 = 0; n0 < N; n0 += s.block) {
         const int64_t rows = std::min(s.block, N - n0);
-        const int64_t atK = (g * N + n0) * D, atV = (g * N + n0) * E;
-        gemm(Gemm{false, true, rows, M, D, D, D, M, k + atK, qg, p.data()});    // scores
-        gemm(Gemm{false, true, rows, M, E, E, E, M, v + atV, dyg, dp.data()});  // dP = v·dyᵀ
+        const int64_t atK = s.rows.at(g, n0, D), atV = s.rows.at(g, n0, E);
+        gemm(Gemm{false, true, rows, M, D, ldk, D, M, k + atK, qg, p.data()});    // scores
+        gemm(Gemm{false, true, rows, M, E, ldv, E, M, v + atV, dyg, dp.data()});  // dP = v·dyᵀ
         softmaxGradColumns(p.data(), dp.data(), mx, inv, delta.data(), rows, M);
-        gemm(Gemm{false, false, rows, E, M, M, E, E, p.data(), dyg, dv + atV});                  // dv = P·dy
-        gemm(Gemm{false, false, rows, D, M, M, D, D, dp.data(), qg, dk + atK});                   // dk = dS·q
-        gemm(Gemm{true, false, M, D, rows, M, D, D, dp.data(), k + atK, dq + g * M * D}, n0 > 0);  // dq += dSᵀ·k
+        gemm(Gemm{false, false, rows, E, M, M, E, ldv, p.data(), dyg, dv + atV});                   // dv = P·dy
+        gemm(Gemm{false, false, rows, D, M, M, D, ldk, dp.data(), qg, dk + atK});                   // dk = dS·q
+        gemm(Gemm{true, false, M, D, rows, M, ldk, D, dp.data(), k + atK, dq + g * M * D}, n0 > 0);  // dq += dSᵀ·k
       }
     }
   });

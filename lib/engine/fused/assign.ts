@@ -7,6 +7,7 @@
  */
 import { tf } from "../tf.js";
 import { runKernels, useKernel } from "./dispatch.js";
+import { headsOf, mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
 import { CLUSTER_ASSIGN, CLUSTER_ASSIGN_GRAD, CLUSTER_DISPATCH, CLUSTER_DISPATCH_GRAD } from "./names.js";
 
 /** Each pixel's center and its score there (what {@link clusterDispatch} and cluster maps use). */
@@ -30,12 +31,14 @@ export interface ClusterAssignment {
  * round to one value tie (the first wins) — and score = that sigmoid. α and β are float32 tensors
  * of one element. Differentiable in keys, centers, α and β through the score; no gradient flows
  * through the choice. One kernel each way on backends that have one; the composition
- * {@link referenceClusterAssign} elsewhere.
+ * {@link referenceClusterAssign} elsewhere. With `layout.heads` (H > 1), keys [B, N, H·d] are
+ * channels-last rows holding the G = H·B groups ({@link HeadsLayout}; their gradient comes back
+ * alike); the index and score stay [G, N].
  */
-export function clusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
-  checkAssign(keys, centers, alpha, beta);
-  if (!useKernel(CLUSTER_ASSIGN, assignGradient)) return referenceClusterAssign(keys, centers, alpha, beta);
-  const [index, score, cos] = runKernels(CLUSTER_ASSIGN, { keys, centers, alpha, beta });
+export function clusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor, layout?: HeadsLayout): ClusterAssignment {
+  const heads = checkAssign(keys, centers, alpha, beta, layout);
+  if (!useKernel(CLUSTER_ASSIGN, assignGradient)) return referenceClusterAssign(keys, centers, alpha, beta, layout);
+  const [index, score, cos] = runKernels(CLUSTER_ASSIGN, { keys, centers, alpha, beta }, { heads });
   tf.dispose(cos!);
   return { index: index as tf.Tensor2D, score: score as tf.Tensor2D };
 }
@@ -43,12 +46,14 @@ export function clusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf
 /**
  * The composition {@link clusterAssign} stands for, as CLUENet's mixer spelled it: the scores of
  * every center, their argmax (index 0 without a choice when M = 1), and the winner's score kept
- * by the one-hot mask (a sum over a row with one non-zero: exact).
+ * by the one-hot mask (a sum over a row with one non-zero: exact); channels-last keys are split
+ * into their groups first.
  */
-export function referenceClusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor): ClusterAssignment {
-  checkAssign(keys, centers, alpha, beta);
+export function referenceClusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, alpha: tf.Tensor, beta: tf.Tensor, layout?: HeadsLayout): ClusterAssignment {
+  const heads = checkAssign(keys, centers, alpha, beta, layout);
   return tf.tidy(() => {
-    const sim = tf.sigmoid(tf.add(beta, tf.mul(alpha, tf.matMul(keys, centers, false, true)))) as tf.Tensor3D;
+    const grouped = splitHeads(keys, keys.shape[0], keys.shape[1], heads, centers.shape[2]);
+    const sim = tf.sigmoid(tf.add(beta, tf.mul(alpha, tf.matMul(grouped, centers, false, true)))) as tf.Tensor3D;
     const [g, n, m] = sim.shape;
     if (m === 1) return { index: tf.zeros([g, n], "int32") as tf.Tensor2D, score: tf.reshape(sim, [g, n]) as tf.Tensor2D, weights: sim };
     const index = tf.argMax(sim, 2) as tf.Tensor2D;
@@ -63,32 +68,44 @@ export function referenceClusterAssign(keys: tf.Tensor3D, centers: tf.Tensor3D, 
  * [G, N] and centers [G, M, d] → [G, N, d] (the product of the score-weighted one-hot matrix
  * with the centers). Differentiable in score and centers. `weights`, that matrix [G, N, M] where
  * the caller has it ({@link ClusterAssignment.weights}), is what the composition then multiplies
- * with (its gradient reaches the score through it); the kernel does not need it.
+ * with (its gradient reaches the score through it); the kernel does not need it. With
+ * `layout.heads` (H > 1) the output is channels-last rows [B, N, H·d] ({@link HeadsLayout}), and
+ * so is its upstream gradient.
  */
-export function clusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
-  checkDispatch(index, score, centers, weights);
-  if (!useKernel(CLUSTER_DISPATCH, dispatchGradient)) return referenceClusterDispatch(index, score, centers, weights);
-  return tf.engine().runKernel(CLUSTER_DISPATCH, { index, score, centers }) as tf.Tensor3D;
+export function clusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D, layout?: HeadsLayout): tf.Tensor3D {
+  const heads = checkDispatch(index, score, centers, weights, layout);
+  if (!useKernel(CLUSTER_DISPATCH, dispatchGradient)) return referenceClusterDispatch(index, score, centers, weights, layout);
+  return tf.engine().runKernel(CLUSTER_DISPATCH, { index, score, centers }, { heads }) as tf.Tensor3D;
 }
 
-/** The composition {@link clusterDispatch} stands for: the score-weighted one-hot matrix times the centers. */
-export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D): tf.Tensor3D {
-  checkDispatch(index, score, centers, weights);
-  if (weights) return tf.matMul(weights, centers);
+/**
+ * The composition {@link clusterDispatch} stands for: the score-weighted one-hot matrix times the
+ * centers, merged into channels-last rows where `layout.heads` > 1.
+ */
+export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D, centers: tf.Tensor3D, weights?: tf.Tensor3D,
+  layout?: HeadsLayout): tf.Tensor3D {
+  const heads = checkDispatch(index, score, centers, weights, layout);
   return tf.tidy(() => {
-    const m = centers.shape[1];
+    const [g, m, d] = centers.shape;
+    const n = index.shape[1];
+    let out: tf.Tensor3D;
+    if (weights) out = tf.matMul(weights, centers);
     // One center (tf.oneHot wants depth 2 or more): every pixel's row of S is its score.
-    if (m === 1) return tf.matMul(tf.expandDims(score, 2) as tf.Tensor3D, centers);
-    const mask = tf.cast(tf.oneHot(index, m), "float32");
-    return tf.matMul(tf.mul(mask, tf.expandDims(score, 2)) as tf.Tensor3D, centers);
+    else if (m === 1) out = tf.matMul(tf.expandDims(score, 2) as tf.Tensor3D, centers);
+    else out = tf.matMul(tf.mul(tf.cast(tf.oneHot(index, m), "float32"), tf.expandDims(score, 2)) as tf.Tensor3D, centers);
+    return mergeHeads(out, g / heads, n, heads, d);
   });
 }
 
 const shapeOf = (t: tf.Tensor) => JSON.stringify(t.shape);
 
-function checkAssign(keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta: tf.Tensor): void {
-  if (keys.rank !== 3 || centers.rank !== 3 || centers.shape[0] !== keys.shape[0] || centers.shape[2] !== keys.shape[2]) {
-    throw new Error(`clusterAssign: keys ${shapeOf(keys)} and centers ${shapeOf(centers)} must be [G, N, d] and [G, M, d]`);
+/** Checks the operands; returns the heads. */
+function checkAssign(keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta: tf.Tensor, layout: HeadsLayout | undefined): number {
+  const heads = headsOf("clusterAssign", layout);
+  if (keys.rank !== 3 || centers.rank !== 3 || centers.shape[0] !== heads * keys.shape[0]! || heads * centers.shape[2]! !== keys.shape[2]) {
+    throw new Error(heads === 1
+      ? `clusterAssign: keys ${shapeOf(keys)} and centers ${shapeOf(centers)} must be [G, N, d] and [G, M, d]`
+      : `clusterAssign: keys ${shapeOf(keys)} and centers ${shapeOf(centers)} must be [B, N, ${heads}·d] and [${heads}·B, M, d] for ${heads} heads`);
   }
   if (centers.shape[1] === 0) throw new Error(`clusterAssign: centers ${shapeOf(centers)} has no center to assign to (M = 0)`);
   if (alpha.size !== 1 || beta.size !== 1) {
@@ -96,12 +113,16 @@ function checkAssign(keys: tf.Tensor, centers: tf.Tensor, alpha: tf.Tensor, beta
   }
   const dtypes = [keys, centers, alpha, beta].map((t) => t.dtype);
   if (dtypes.some((d) => d !== "float32")) throw new Error(`clusterAssign: keys, centers, alpha and beta must be float32 (got ${dtypes.join(", ")})`);
+  return heads;
 }
 
-function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, weights?: tf.Tensor): void {
+/** Checks the operands; returns the heads. */
+function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, weights: tf.Tensor | undefined, layout: HeadsLayout | undefined): number {
+  const heads = headsOf("clusterDispatch", layout);
   if (index.rank !== 2 || !tf.util.arraysEqual(score.shape, index.shape) || centers.rank !== 3 || centers.shape[0] !== index.shape[0]) {
     throw new Error(`clusterDispatch: index ${shapeOf(index)}, score ${shapeOf(score)} and centers ${shapeOf(centers)} must be [G, N], [G, N] and [G, M, d]`);
   }
+  if (centers.shape[0]! % heads !== 0) throw new Error(`clusterDispatch: the groups of centers ${shapeOf(centers)} must be ${heads}·B for ${heads} heads`);
   if (weights && !tf.util.arraysEqual(weights.shape, [...index.shape, centers.shape[1]!])) {
     throw new Error(`clusterDispatch: weights ${shapeOf(weights)} must be [G, N, M] = ${JSON.stringify([...index.shape, centers.shape[1]])}`);
   }
@@ -109,13 +130,14 @@ function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, w
   if (score.dtype !== "float32" || centers.dtype !== "float32") {
     throw new Error(`clusterDispatch: score and centers must be float32 (got ${score.dtype}, ${centers.dtype})`);
   }
+  return heads;
 }
 
 const assignGradient = (): tf.GradConfig => ({
   kernelName: CLUSTER_ASSIGN,
   inputsToSave: ["keys", "centers", "alpha", "beta"],
   outputsToSave: [true, true, true],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [keys, centers, alpha, beta, index, score, cos] = saved as tf.Tensor[];
     // Upstream gradients per output (index, score, cos); only the score is differentiable.
     const dscore = (dy as Array<tf.Tensor | null>)[1] ?? tf.zerosLike(score!);
@@ -123,7 +145,7 @@ const assignGradient = (): tf.GradConfig => ({
     // runs each closure in its own tidy, which would dispose the others.
     const [dkeys, dcenters, dalpha, dbeta] = runKernels(CLUSTER_ASSIGN_GRAD, {
       dscore, index: index!, score: score!, cos: cos!, keys: keys!, centers: centers!, alpha: alpha!,
-    });
+    }, attrs);
     return {
       keys: () => dkeys!,
       centers: () => dcenters!,
@@ -136,9 +158,9 @@ const assignGradient = (): tf.GradConfig => ({
 const dispatchGradient = (): tf.GradConfig => ({
   kernelName: CLUSTER_DISPATCH,
   inputsToSave: ["index", "score", "centers"],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [index, score, centers] = saved as tf.Tensor[];
-    const [dscore, dcenters] = runKernels(CLUSTER_DISPATCH_GRAD, { dy: dy as tf.Tensor, index: index!, score: score!, centers: centers! });
+    const [dscore, dcenters] = runKernels(CLUSTER_DISPATCH_GRAD, { dy: dy as tf.Tensor, index: index!, score: score!, centers: centers! }, attrs);
     // tfjs wants float gradients even for an int32 input; the index has none.
     return { index: () => tf.zeros(index!.shape), score: () => dscore!, centers: () => dcenters! };
   },

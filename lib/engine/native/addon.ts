@@ -47,16 +47,17 @@ export interface NativeAddon {
   residual(y: F32, x: F32, branch: F32, scale: F32 | null, mask: F32 | null, batch: number, cols: number): void;
   residualGrad(dbranch: F32, dscale: F32 | null, dy: F32, branch: F32 | null, scale: F32 | null, mask: F32 | null, batch: number,
     cols: number): void;
-  softAggregate(out: F32, stats: F32, q: F32, k: F32, v: F32, groups: number, m: number, n: number, d: number, dv: number): void;
+  // heads: the pixel operands are [B, N, heads·d] holding groups [heads·B, N, d] (native/src/heads.h)
+  softAggregate(out: F32, stats: F32, q: F32, k: F32, v: F32, groups: number, m: number, n: number, d: number, dv: number, heads: number): void;
   softAggregateGrad(dq: F32, dk: F32, dv: F32, dy: F32, q: F32, k: F32, v: F32, out: F32, stats: F32, groups: number, m: number, n: number,
-    d: number, dvChannels: number): void;
+    d: number, dvChannels: number, heads: number): void;
   clusterAssign(index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32, alpha: number, beta: number, groups: number, n: number,
-    m: number, d: number): void;
+    m: number, d: number, heads: number): void;
   clusterAssignGrad(dkeys: F32, dcenters: F32, dparams: F32, dscore: F32, index: Int32Array, score: F32, cos: F32, keys: F32, centers: F32,
-    alpha: number, groups: number, n: number, m: number, d: number): void;
-  clusterDispatch(out: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+    alpha: number, groups: number, n: number, m: number, d: number, heads: number): void;
+  clusterDispatch(out: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number, d: number, heads: number): void;
   clusterDispatchGrad(dscore: F32, dcenters: F32, dy: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number,
-    d: number): void;
+    d: number, heads: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */

@@ -28,6 +28,9 @@ export function nativeKernel(kernelName: string, impl: NativeImpl): tf.KernelCon
   };
 }
 
+/** The `heads` attribute of the multi-head fused kernels (lib/engine/fused/heads.ts): 1 when absent. */
+export const headsAttr = (attrs: Attrs): number => (attrs.heads as number | undefined) ?? 1;
+
 /** Row-major element strides of `shape` (all of them, unlike tf.util.computeStrides). */
 export function stridesOf(shape: readonly number[]): number[] {
   const out = new Array<number>(shape.length);
