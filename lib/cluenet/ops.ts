@@ -57,9 +57,12 @@ export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alp
 
 /**
  * Hard & shared feature dispatching: out[n] = score[n]·centers[index[n]] (the product of the
- * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d].
+ * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d]. Takes an
+ * assignment ({@link cosineAssign}), or a dense dispatch matrix S [G, N, M] (a product S·centers,
+ * as a step-by-step walkthrough builds it).
  */
-export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D): tf.Tensor3D {
+export function dispatch(assignment: ClusterAssignment | tf.Tensor3D, centers: tf.Tensor3D): tf.Tensor3D {
+  if (assignment instanceof tf.Tensor) return tf.matMul(assignment, centers);
   return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights);
 }
 
