@@ -4,7 +4,9 @@
  * only), dispatch, and hard aggregation. Shapes use G = heads·batch independent groups, N pixels,
  * M centers, d channels.
  */
-import { clusterAssign, clusterDispatch, l2Normalize, softAggregate as attend, tf, type ClusterAssignment, type HeadsLayout } from "../engine/index.js";
+import {
+  clusterAssign, clusterDispatch, l2Normalize, mergeHeads, softAggregate as attend, tf, type ClusterAssignment, type HeadsLayout,
+} from "../engine/index.js";
 
 // x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
 export { l2Normalize };
@@ -60,9 +62,15 @@ export function cosineAssign(kNormalised: tf.Tensor3D, centers: tf.Tensor3D, alp
 /**
  * Hard & shared feature dispatching: out[n] = score[n]·centers[index[n]] (the product of the
  * score-weighted one-hot assignment with the centers); centers [G, M, d] → [G, N, d], or with
- * `layout.heads` > 1 the channels-last rows [B, N, heads·d].
+ * `layout.heads` > 1 the channels-last rows [B, N, heads·d]. Takes an assignment
+ * ({@link cosineAssign}), or a dense dispatch matrix S [G, N, M] (a product S·centers, as a
+ * step-by-step walkthrough builds it).
  */
-export function dispatch(assignment: ClusterAssignment, centers: tf.Tensor3D, layout?: HeadsLayout): tf.Tensor3D {
+export function dispatch(assignment: ClusterAssignment | tf.Tensor3D, centers: tf.Tensor3D, layout?: HeadsLayout): tf.Tensor3D {
+  if (assignment instanceof tf.Tensor) {
+    const [g, n] = assignment.shape, heads = layout?.heads ?? 1;
+    return tf.tidy(() => mergeHeads(tf.matMul(assignment, centers), g / heads, n, heads, centers.shape[2]));
+  }
   return clusterDispatch(assignment.index, assignment.score, centers, assignment.weights, layout);
 }
 
