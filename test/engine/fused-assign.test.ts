@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { clusterAssign, clusterDispatch, referenceClusterAssign, referenceClusterDispatch } from "../../lib/engine/fused/index.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
+import { groupsToRows, rowsToGroups } from "./heads-layout.js";
 
 type AssignOp = typeof clusterAssign;
 type DispatchOp = typeof clusterDispatch;
@@ -40,6 +41,24 @@ const CASES: Case[] = [
   { g: 4, n: 13, m: 1, d: 6, alpha: 0.8, beta: 0.1 },
   { g: 3, n: 29, m: 7, d: 5, alpha: -1.7, beta: 0.3 },
   { g: 2, n: 50, m: 9, d: 4, alpha: 1.1, beta: 0, repeats: [0, 3, 4, 7] },
+];
+
+/**
+ * The ops with the keys and the dispatched rows channels-last [B, N, heads·d] (layout.heads),
+ * moved there and back by gathers: functions of the groups still, comparable with the plain ops.
+ */
+const inRows = ([assign, dispatch]: [AssignOp, DispatchOp], heads: number): [AssignOp, DispatchOp] => [
+  (keys, centers, alpha, beta) => assign(groupsToRows(keys, heads), centers, alpha, beta, { heads }),
+  (index, score, centers, weights) => rowsToGroups(dispatch(index, score, centers, weights, { heads }), heads),
+];
+
+// G = heads·B: one head (the same memory), two heads over several blocks of 128 pixels, three
+// heads with α < 0, one center.
+const HEADS_CASES: Array<Case & { heads: number }> = [
+  { heads: 1, g: 3, n: 37, m: 5, d: 8, alpha: 1.3, beta: 0.2 },
+  { heads: 2, g: 4, n: 301, m: 16, d: 16, alpha: 1, beta: 0 },
+  { heads: 3, g: 6, n: 29, m: 7, d: 5, alpha: -1.7, beta: 0.3 },
+  { heads: 2, g: 4, n: 13, m: 1, d: 6, alpha: 0.8, beta: 0.1 },
 ];
 
 const describeCase = (c: Case) =>
@@ -106,6 +125,36 @@ describe("fused clusterAssign and clusterDispatch: the native kernels equal the 
       assertClose(actual.values, expected.values, describeCase(c));
     });
   }
+
+  for (const c of HEADS_CASES) {
+    it(`${c.heads} head(s) in channels-last rows, ${describeCase(c)}: native and cpu vs the composition on groups`, async () => {
+      const expected = await computeOn("cpu", () => valueAndGradients(c, REFERENCE));
+      const native = await computeOn("native", () => valueAndGradients(c, inRows(FUSED, c.heads)));
+      const cpuDense = await computeOn("cpu", () => valueAndGradients(c, inRows(FUSED, c.heads)));
+      const cpuOneHot = await computeOn("cpu", () => valueAndGradients(c, inRows(FUSED, c.heads), false));
+      assert.equal(native.leaked + cpuDense.leaked + cpuOneHot.leaked, 0, "leaked tensors");
+      assertClose(native.values, expected.values, `native, ${c.heads} heads`);
+      assertClose(cpuDense.values, expected.values, `cpu, ${c.heads} heads`);
+      assertClose(cpuOneHot.values, expected.values, `cpu one-hot path, ${c.heads} heads`);
+    });
+  }
+
+  it("channels-last rows on native run the kernels and no Transpose", async () => {
+    await tf.setBackend("native");
+    const [keys, centers, v] = [unitRows(2, 301, 32, 1), unitRows(4, 16, 16, 2), unitRows(4, 16, 16, 3)];
+    const [alpha, beta] = [tf.scalar(1), tf.scalar(0)];
+    const profile = await tf.profile(() =>
+      tf.dispose(tf.grads((k: tf.Tensor, c: tf.Tensor, x: tf.Tensor) => {
+        const a = clusterAssign(k as tf.Tensor3D, c as tf.Tensor3D, alpha, beta, { heads: 2 });
+        return tf.add(tf.sum(clusterDispatch(a.index, a.score, x as tf.Tensor3D, undefined, { heads: 2 })), tf.sum(a.score));
+      })([keys, centers, v])));
+    tf.dispose([keys, centers, v, alpha, beta]);
+    const seen = profile.kernels.map((k) => k.name);
+    for (const name of ["ClueClusterAssign", "ClueClusterAssignGrad", "ClueClusterDispatch", "ClueClusterDispatchGrad"]) {
+      assert.ok(seen.includes(name), `${name} not among the kernels run: ${seen.join(", ")}`);
+    }
+    assert.ok(!seen.includes("Transpose") && !seen.includes("BatchMatMul"), `kernels run: ${seen.join(", ")}`);
+  });
 
   it("the composition dispatches alike with the dense matrix it made and with the one-hot of the index", async () => {
     for (const c of [CASES[0]!, CASES[3]!]) {
@@ -198,6 +247,9 @@ describe("fused clusterAssign and clusterDispatch: bad inputs", () => {
         [() => clusterDispatch(index, short, centers), /index \[2,5\], score \[2,4\] and centers \[2,3,4\] must be/],
         [() => clusterDispatch(floatIndex, score, centers), /index must be int32, got float32/],
         [() => clusterDispatch(index, score, centers, wide), /weights \[2,3,6\] must be \[G, N, M\] = \[2,5,3\]/],
+        [() => clusterAssign(keys, centers, one, one, { heads: 2 }), /keys \[2,5,4\] and centers \[2,3,4\] must be \[B, N, 2·d\] and \[2·B, M, d\] for 2 heads/],
+        [() => clusterAssign(keys, centers, one, one, { heads: 1.5 }), /heads must be a whole number ≥ 1, got 1.5/],
+        [() => clusterDispatch(index, score, centers, undefined, { heads: 3 }), /the groups of centers \[2,3,4\] must be 3·B for 3 heads/],
       ];
       for (const [call, message] of cases) assert.throws(call, message);
       if (backend === "native") {

@@ -3,6 +3,7 @@ import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { referenceSoftAggregate, softAggregate } from "../../lib/engine/fused/index.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
+import { groupsToRows } from "./heads-layout.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
 
@@ -47,6 +48,23 @@ function valueAndGradients(c: Case, op: typeof softAggregate): tf.Tensor[] {
 const NAMES = ["value", "dq", "dk", "dv"];
 const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
+/** `op` given k and v as channels-last rows [B, N, heads·d] (layout.heads), moved there by a gather: a function of the groups still. */
+const inRows = (op: typeof softAggregate, heads: number): typeof softAggregate => (q, k, v) =>
+  op(q, groupsToRows(k, heads), groupsToRows(v, heads), { heads });
+
+function assertCloseToReference(actual: Float32Array[], expected: Float32Array[], what: string): void {
+  assert.equal(actual.length, 4);
+  // fp32 sums over thousands of pixels in another order (the cpu backend sums in double):
+  // each element within 1e-5 of the output's largest magnitude (at least 1, the inputs'
+  // scale: an all-zero reference is met up to rounding), plus 1e-4 of its own. A wrong
+  // kernel is off by O(1) of the largest.
+  actual.forEach((values, i) => {
+    const reference = expected[i]!;
+    const { worst, at } = mismatch(values, reference, 1e-5 * Math.max(maxAbs(reference), 1), 1e-4);
+    assert.ok(worst <= 1, `${what} ${NAMES[i]}: ${values[at]} vs cpu ${reference[at]} at ${at} (${worst.toFixed(1)}× the tolerance)`);
+  });
+}
+
 describe("fused softAggregate: the native kernels equal the composition on cpu", () => {
   before(async () => {
     await loadBackend("cpu");
@@ -58,18 +76,40 @@ describe("fused softAggregate: the native kernels equal the composition on cpu",
       const expected = await computeOn("cpu", () => valueAndGradients(c, referenceSoftAggregate));
       const actual = await computeOn("native", () => valueAndGradients(c, softAggregate));
       assert.equal(actual.leaked, 0, "native leaked tensors");
-      assert.equal(actual.values.length, 4);
-      // fp32 sums over thousands of pixels in another order (the cpu backend sums in double):
-      // each element within 1e-5 of the output's largest magnitude (at least 1, the inputs'
-      // scale: an all-zero reference is met up to rounding), plus 1e-4 of its own. A wrong
-      // kernel is off by O(1) of the largest.
-      actual.values.forEach((values, i) => {
-        const reference = expected.values[i]!;
-        const { worst, at } = mismatch(values, reference, 1e-5 * Math.max(maxAbs(reference), 1), 1e-4);
-        assert.ok(worst <= 1, `${NAMES[i]}: native ${values[at]} vs cpu ${reference[at]} at ${at} (${worst.toFixed(1)}× the tolerance)`);
-      });
+      assertCloseToReference(actual.values, expected.values, "native");
     });
   }
+
+  // k and v as channels-last rows [B, N, heads·d] holding the G = heads·B groups (layout.heads):
+  // the same function of the groups as the composition on them, with gradients in the rows' layout.
+  const HEADS_CASES: Array<Case & { heads: number }> = [
+    { heads: 1, g: 2, m: 5, n: 37, d: 7, dv: 9, qRange: 2, why: "one head: rows and groups are the same memory" },
+    { heads: 2, g: 4, m: 16, n: 256, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's second stage" },
+    { heads: 3, g: 6, m: 5, n: 37, d: 7, dv: 9, qRange: 2, why: "odd sizes, dv ≠ d" },
+    { heads: 2, g: 4, m: 16, n: 1500, d: 8, dv: 8, qRange: 2, why: "two blocks of pixels: the second starts mid-row-stride" },
+  ];
+  for (const c of HEADS_CASES) {
+    it(`${c.heads} head(s) in channels-last rows, G=${c.g} M=${c.m} N=${c.n} d=${c.d} dv=${c.dv} (${c.why}): native and cpu vs the composition on groups`, async () => {
+      const expected = await computeOn("cpu", () => valueAndGradients(c, referenceSoftAggregate));
+      const native = await computeOn("native", () => valueAndGradients(c, inRows(softAggregate, c.heads)));
+      const cpu = await computeOn("cpu", () => valueAndGradients(c, inRows(softAggregate, c.heads)));
+      assert.equal(native.leaked + cpu.leaked, 0, "leaked tensors");
+      assertCloseToReference(native.values, expected.values, "native");
+      assertCloseToReference(cpu.values, expected.values, "cpu");
+    });
+  }
+
+  it("channels-last rows on native run the kernels and no Transpose", async () => {
+    await tf.setBackend("native");
+    const [q, k, v] = [t([4, 16, 16], 1), t([2, 256, 32], 2), t([2, 256, 32], 3)] as tf.Tensor3D[];
+    const profile = await tf.profile(() =>
+      tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(softAggregate(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { heads: 2 })))([q!, k!, v!])));
+    tf.dispose([q!, k!, v!]);
+    const seen = profile.kernels.map((k) => k.name);
+    assert.ok(seen.includes("ClueSoftAggregate") && seen.includes("ClueSoftAggregateGrad"), `kernels run: ${seen.join(", ")}`);
+    assert.ok(!seen.includes("Transpose") && !seen.includes("BatchMatMul"), `kernels run: ${seen.join(", ")}`);
+  });
 
   it("runs the kernel, not the composition, on native (no [G, M, N] scores are made)", async () => {
     await tf.setBackend("native");
@@ -115,15 +155,21 @@ describe("fused softAggregate: bad inputs", () => {
       const q = tf.zeros([2, 3, 4]) as tf.Tensor3D, k = tf.zeros([2, 5, 4]) as tf.Tensor3D, v = tf.zeros([2, 5, 6]) as tf.Tensor3D;
       const flat = tf.zeros([3, 4]) as unknown as tf.Tensor3D, narrowK = tf.zeros([2, 5, 3]) as tf.Tensor3D;
       const oneGroup = tf.zeros([1, 5, 4]) as tf.Tensor3D, shortV = tf.zeros([2, 4, 6]) as tf.Tensor3D, intV = tf.zeros([2, 5, 6], "int32") as tf.Tensor3D;
+      const narrowQ = tf.zeros([2, 3, 2]) as tf.Tensor3D, oddV = tf.zeros([1, 5, 3]) as tf.Tensor3D;
       const cases: Array<[() => unknown, RegExp]> = [
         [() => softAggregate(flat, k, v), /q \[3,4\], k \[2,5,4\] and v \[2,5,6\] must all be rank 3/],
         [() => softAggregate(q, narrowK, v), /k \[2,5,3\] must be \[2, N, 4\]/],
         [() => softAggregate(q, oneGroup, v), /k \[1,5,4\] must be \[2, N, 4\]/],
         [() => softAggregate(q, k, shortV), /v \[2,4,6\] must be \[2, 5, dv\]: one value per key/],
         [() => softAggregate(q, k, intV), /must be float32 \(got float32, float32, int32\); cast them first/],
+        [() => softAggregate(q, k, v, { heads: 2 }), /q \[2,3,4\] must be \[2·B, M, d\] and k \[2,5,4\] \[B, N, 2·d\] for 2 heads/],
+        [() => softAggregate(q, oneGroup, shortV, { heads: 2 }), /q \[2,3,4\] must be \[2·B, M, d\] and k \[1,5,4\] \[B, N, 2·d\]/],
+        [() => softAggregate(narrowQ, oneGroup, oddV, { heads: 2 }),
+          /v \[1,5,3\] must be \[1, 5, 2·dv\]: one value per key of k \[1,5,4\], in 2 heads/],
+        [() => softAggregate(q, k, v, { heads: 0 }), /heads must be a whole number ≥ 1, got 0/],
       ];
       for (const [f, message] of cases) assert.throws(f, message);
-      tf.dispose([q, k, v, flat, narrowK, oneGroup, shortV, intV]);
+      tf.dispose([q, k, v, flat, narrowK, oneGroup, shortV, intV, narrowQ, oddV]);
       assert.equal(tf.memory().numTensors, before);
     });
   }

@@ -74,6 +74,15 @@ export const PARITY_CASES: ParityCase[] = [
       const { index, score } = clusterAssign(l2Normalize(k!) as tf.Tensor3D, l2Normalize(c!) as tf.Tensor3D, a!, b!);
       return tf.add(clusterDispatch(index, score, v as tf.Tensor3D), tf.mul(clusterDispatch(index, score, tf.mul(v!, 0.5) as tf.Tensor3D), score.expandDims(2)));
     } },
+  // Pixel operands as channels-last rows [B, N, heads·d] holding the heads·B groups (layout.heads), as CLUENet's mixer passes them.
+  { name: "fused softAggregate, 2 heads in channels-last rows", inputs: [{ shape: [4, 3, 8], lo: -3, hi: 3 }, { shape: [2, 30, 16] }, { shape: [2, 30, 10] }],
+    f: (q, k, v) => softAggregate(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: 2 }) },
+  { name: "fused clusterAssign + clusterDispatch, 3 heads in channels-last rows",
+    inputs: [{ shape: [2, 17, 12] }, { shape: [6, 5, 4] }, { shape: [1], lo: 0.5, hi: 2 }, { shape: [1] }, { shape: [6, 5, 3] }], f: (k, c, a, b, v) => {
+      const keys = tf.reshape(l2Normalize(tf.reshape(k!, [2, 17 * 3, 4])), [2, 17, 12]) as tf.Tensor3D; // per head
+      const { index, score } = clusterAssign(keys, l2Normalize(c!) as tf.Tensor3D, a!, b!, { heads: 3 });
+      return tf.add(clusterDispatch(index, score, v as tf.Tensor3D, undefined, { heads: 3 }), tf.sum(score));
+    } },
   { name: "sigmoid, tanh, exp, log", inputs: [{ shape: [6, 9], lo: 0.1, hi: 2 }], f: (x) => tf.add(tf.add(tf.sigmoid(x), tf.tanh(x)), tf.add(tf.exp(tf.mul(x, 0.3)), tf.log(x))) },
   { name: "softmax over pixels", inputs: [{ shape: [2, 4, 32], lo: -3, hi: 3 }], f: (x) => tf.softmax(x, -1) },
   { name: "logSoftmax + label smoothing loss", inputs: [{ shape: [8, 10], lo: -3, hi: 3 }], f: (x) => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 3, 9, 2, 5, 5, 1, 7], "int32"), 10), x!, undefined, 0.1) },
