@@ -63,9 +63,9 @@ static void checkIndex(const int32_t* index, int64_t size, int64_t m, const char
 }
 
 /**
- * clusterAssign(index, score, cos, keys, centers, alpha, beta, groups, n, m, d, heads): for normalised
- * keys [G, N, d] (or, heads > 1, [B, N, heads·d] read in place: heads.h) and centers [G, M, d], index[g, i] = argmax_j sigmoid(β + α·keys[g, i]·centers[g, j])
- * (the first of equal maxima, as argmax does — comparing the sigmoids, which may tie where the
+ * clusterAssign(index, score, cos, keys, centers, alpha, beta, groups, n, m, d, heads): for
+ * normalised keys [G, N, d] (or, heads > 1, [B, N, heads·d] read in place: heads.h) and centers
+ * [G, M, d], index[g, i] = argmax_j sigmoid(β + α·keys[g, i]·centers[g, j]) (the first of equal maxima, as argmax does — comparing the sigmoids, which may tie where the
  * cosines do not), score = that sigmoid, cos = that cosine (kept for the gradient).
  */
 void clusterAssign(const Args& args) {
@@ -120,8 +120,8 @@ CLUE_HOT static void assignGradGroup(float* __restrict dk, float* __restrict dc,
 
 /**
  * clusterAssignGrad(dkeys, dcenters, dparams, dscore, index, score, cos, keys, centers, alpha,
- * groups, n, m, d, heads): the gradients (dkeys in keys' layout) of clusterAssign's score for upstream dscore. With
- * dz = dscore·(s·(1 − s)) (the sigmoid's) and t = dz·α: dkeys[i] = t·centers[index[i]],
+ * groups, n, m, d, heads): the gradients of clusterAssign's score for upstream dscore (dkeys in
+ * keys' layout). With dz = dscore·(s·(1 − s)) (the sigmoid's) and t = dz·α: dkeys[i] = t·centers[index[i]],
  * dcenters[j] = Σ_{i: index[i] = j} t·keys[i], dparams = [dα, dβ] = [Σ dz·cos, Σ dz]. The two
  * sums are taken per group in double and added in group order: deterministic.
  */
@@ -175,18 +175,21 @@ CLUE_HOT static void dispatchGradGroup(float* __restrict dscore, float* __restri
   }
 }
 
-// Output rows [r0, r1) in memory order: row r is head h = r mod heads of pixel i of image b
-// (group g = h·B + b; heads = 1: row r is group r / n's pixel r mod n).
-CLUE_HOT static void dispatchRows(float* __restrict out, const int32_t* index, const float* score, const float* centers, int64_t r0, int64_t r1,
-                                  int64_t n, int64_t m, int64_t d, const HeadRows& at) {
-  const int64_t batch = at.groups / at.heads;
-  for (int64_t r = r0; r < r1; r++) {
-    const int64_t pixel = r / at.heads, g = (r % at.heads) * batch + pixel / n, gi = g * n + pixel % n;
-    const float s = score[gi];
-    const float* c = centers + (g * m + index[gi]) * d;
-    float* o = out + r * d;
+// The output rows of pixels [p0, p1) (pixel p = b·N + i), in memory order: a row per head h,
+// from group g = h·B + b (heads = 1: pixel p is group p / n's pixel p mod n).
+CLUE_HOT static void dispatchRows(float* __restrict out, const int32_t* index, const float* score, const float* centers, int64_t p0, int64_t p1,
+                                  int64_t m, int64_t d, const HeadRows& at) {
+  const int64_t batch = at.groups / at.heads, n = at.n;
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t b = p / n, i = p - b * n;
+    for (int64_t h = 0; h < at.heads; h++) {
+      const int64_t g = h * batch + b, gi = g * n + i;
+      const float s = score[gi];
+      const float* c = centers + (g * m + index[gi]) * d;
+      float* o = out + (p * at.heads + h) * d;
 #pragma omp simd
-    for (int64_t e = 0; e < d; e++) o[e] = s * c[e];
+      for (int64_t e = 0; e < d; e++) o[e] = s * c[e];
+    }
   }
 }
 
@@ -203,13 +206,14 @@ void clusterDispatch(const Args& args) {
   const float* score = args.f32(2, size_t(groups * n));
   const float* centers = args.f32(3, size_t(groups * m * d));
   checkIndex(index, groups * n, m, "clusterDispatch");
-  parallel_for(groups * n, std::max<int64_t>(1, kGrain / std::max<int64_t>(d, 1)),
-               [&](int64_t r0, int64_t r1) { dispatchRows(out, index, score, centers, r0, r1, n, m, d, at); });
+  parallel_for(groups / at.heads * n, std::max<int64_t>(1, kGrain / std::max<int64_t>(at.heads * d, 1)),
+               [&](int64_t p0, int64_t p1) { dispatchRows(out, index, score, centers, p0, p1, m, d, at); });
 }
 
 /**
  * clusterDispatchGrad(dscore, dcenters, dy, index, score, centers, groups, n, m, d, heads) for dy
- * in the output's layout: dscore[i] = dy[i]·centers[index[i]], dcenters[j] = Σ_{i: index[i] = j} score[i]·dy[i].
+ * in the output's layout: dscore[i] = dy[i]·centers[index[i]],
+ * dcenters[j] = Σ_{i: index[i] = j} score[i]·dy[i].
  */
 void clusterDispatchGrad(const Args& args) {
   int64_t groups = args.integer(6), n = args.integer(7), m = args.integer(8), d = args.integer(9);

@@ -149,11 +149,10 @@ CLUE_HOT static void softmaxGradColumns(float* __restrict p, float* __restrict d
 }
 
 /**
- * softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, groups, m, n, d, dv, heads): the gradients of
- * softAggregate for upstream dy [G, M, dv], from its inputs, output and stats (dk and dv in k's
- * and v's layout). Per block of pixels,
- * with P the probabilities and dP = dy·vᵀ: dS = P∘(dP − Δ) with Δ[m] = dy[m]·out[m] (= Σ_n P·dP),
- * dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dy.
+ * softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, groups, m, n, d, dv, heads): the
+ * gradients of softAggregate for upstream dy [G, M, dv], from its inputs, output and stats (dk
+ * and dv in k's and v's layout). Per block of pixels, with P the probabilities and dP = dy·vᵀ:
+ * dS = P∘(dP − Δ) with Δ[m] = dy[m]·out[m] (= Σ_n P·dP), dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dy.
  */
 void softAggregateGrad(const Args& args) {
   const AttentionShape s = attentionShape(args, 9);
