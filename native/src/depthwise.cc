@@ -366,6 +366,50 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
 /** Output rows per chunk for about 64 K multiply-adds each. */
 int64_t rowGrain(int64_t rowWork) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(rowWork, 1)); }
 
+/**
+ * What the filter gradient needs besides the tensors: the row taps, and for each filter column
+ * kx the output columns [oxLo, oxHi) whose tap lands inside the input (0 <= ox·sw − pl + kx·dw <
+ * w), [inLo, inHi) where all of them do; and the fixed cut of the n·ho output rows into chunks
+ * whose partial sums are added in chunk order (deterministic for any number of threads).
+ */
+struct FilterGradPlan {
+  AxisTaps rows;
+  std::vector<int64_t> oxLo, oxHi;
+  int64_t inLo = 0, inHi, total, chunks;
+  FilterGradPlan(int64_t n, int64_t h, int64_t w, int64_t C, int64_t ho, int64_t wo, int64_t fh, int64_t fw, int64_t sh, int64_t sw,
+                 int64_t dh, int64_t dw, int64_t pt, int64_t pl)
+      : rows(ho, h, fh, sh, dh, pt, false), oxLo(size_t(fw)), oxHi(size_t(fw)), inHi(wo), total(n * ho) {
+    for (int64_t kx = 0; kx < fw; kx++) {
+      int64_t lo = 0, hi = wo;
+      while (lo < wo && lo * sw - pl + kx * dw < 0) lo++;
+      while (hi > lo && (hi - 1) * sw - pl + kx * dw >= w) hi--;
+      oxLo[size_t(kx)] = lo;
+      oxHi[size_t(kx)] = hi;
+      inLo = std::max(inLo, lo);
+      inHi = std::min(inHi, hi);
+    }
+    chunks = std::min(std::max<int64_t>(1, std::min<int64_t>(8, total / rowGrain(wo * C * fh * fw))), std::max<int64_t>(total, 1));
+  }
+};
+
+/** out[j] = Σ_i partials[i·size + j] over i < chunks, in chunk order. */
+void sumPartials(float* out, const float* partials, int64_t chunks, int64_t stride, int64_t size) {
+  for (int64_t j = 0; j < size; j++) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < chunks; i++) s += partials[i * stride + j];
+    out[j] = s;
+  }
+}
+
+/** acc[c] += Σ_p dy[p·C + c] over `pixels` pixels, in pixel order. */
+CLUE_HOT void channelSums(float* __restrict acc, const float* __restrict dy, int64_t pixels, int64_t C) {
+  for (int64_t p = 0; p < pixels; p++) {
+    const float* g = dy + p * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) acc[c] += g[c];
+  }
+}
+
 }  // namespace
 
 /**
@@ -405,37 +449,66 @@ void depthwise(const Args& args) {
     float* dW = args.f32(1, wSize);
     const float* x = args.f32(2, size_t(n * xImage));
     const float* dy = args.f32(3, size_t(n * yImage));
-    AxisTaps rows(ho, h, fh, sh, dh, pt, false);
-    // output columns whose tap kx lands inside the input: 0 <= ox·sw − pl + kx·dw < w
-    std::vector<int64_t> oxLo(static_cast<size_t>(fw)), oxHi(static_cast<size_t>(fw));
-    int64_t inLo = 0, inHi = wo;
-    for (int64_t kx = 0; kx < fw; kx++) {
-      int64_t lo = 0, hi = wo;
-      while (lo < wo && lo * sw - pl + kx * dw < 0) lo++;
-      while (hi > lo && (hi - 1) * sw - pl + kx * dw >= w) hi--;
-      oxLo[size_t(kx)] = lo;
-      oxHi[size_t(kx)] = hi;
-      inLo = std::max(inLo, lo);
-      inHi = std::min(inHi, hi);
-    }
-    int64_t total = n * ho;
-    int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(8, total / rowGrain(wo * C * fh * fw)));
-    chunks = std::min(chunks, total);
-    std::vector<float> partials(size_t(std::max<int64_t>(chunks, 1)) * wSize, 0.0f);
-    if (total > 0) {
-      parallel_chunks(total, chunks, [&](int64_t r0, int64_t r1, int64_t i) {
-        filterGradRows(partials.data() + i * int64_t(wSize), x, dy, r0, r1, ho, wo, h, w, C, fw, sw, dw, pl, rows, oxLo.data(), oxHi.data(), inLo, inHi);
-      });
-    }
+    FilterGradPlan plan(n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl);
+    std::vector<float> partials(size_t(plan.chunks) * wSize, 0.0f);
+    parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
+      filterGradRows(partials.data() + i * int64_t(wSize), x, dy, r0, r1, ho, wo, h, w, C, fw, sw, dw, pl, plan.rows, plan.oxLo.data(),
+                     plan.oxHi.data(), plan.inLo, plan.inHi);
+    });
     // chunk partials summed in chunk order: deterministic whichever thread ran which
-    for (size_t j = 0; j < wSize; j++) {
-      float s = 0.0f;
-      for (int64_t i = 0; i < chunks; i++) s += partials[size_t(i) * wSize + j];
-      dW[j] = s;
-    }
+    sumPartials(dW, partials.data(), plan.chunks, int64_t(wSize), int64_t(wSize));
   } else {
     throw Error("depthwise: unknown mode " + std::to_string(mode));
   }
+}
+
+/**
+ * depthwiseGrad(dx, dFilter, dBias|null, dy, x, filter, params): depthwise()'s modes 1 and 2 and
+ * the bias gradient Σ_{n,ho,wo} dy in one sweep over dy. Each chunk of the filter gradient's
+ * fixed cut of output rows also writes the input rows ⌊r·h/ho⌋ of its output rows r, a few
+ * output rows at a time, so each dy row is read from memory once and reused from cache. dx
+ * equals mode 1's, dFilter mode 2's (same chunks, same order of summation); dBias is summed per
+ * chunk in pixel order, then over chunks in chunk order.
+ */
+void depthwiseGrad(const Args& args) {
+  std::vector<int64_t> p = args.ints(6);
+  if (p.size() != P_COUNT) throw Error("depthwiseGrad: expected 18 parameters");
+  int64_t n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
+  int64_t sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
+  if (p[P_CO] != C || p[P_G] != C) throw Error("depthwiseGrad: only channel multiplier 1 (use conv for others)");
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) throw Error("depthwiseGrad: strides, dilations and filter sizes must be >= 1");
+  int64_t xImage = h * w * C, yImage = ho * wo * C, wSize = fh * fw * C;
+  float* dx = args.f32(0, size_t(n * xImage));
+  float* dW = args.f32(1, size_t(wSize));
+  float* dB = args.isNull(2) ? nullptr : args.f32(2, size_t(C));
+  const float* dy = args.f32(3, size_t(n * yImage));
+  const float* x = args.f32(4, size_t(n * xImage));
+  const float* filter = args.f32(5, size_t(wSize));
+  AxisTaps dxRows(h, ho, fh, sh, dh, pt, true), dxCols(w, wo, fw, sw, dw, pl, true);
+  FilterGradPlan plan(n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl);
+  if (plan.total == 0) {
+    std::fill(dx, dx + n * xImage, 0.0f);
+    std::fill(dW, dW + wSize, 0.0f);
+    if (dB) std::fill(dB, dB + C, 0.0f);
+    return;
+  }
+  int64_t stride = wSize + C;  // a chunk's partial dFilter, then its partial dBias
+  std::vector<float> partials(size_t(plan.chunks * stride), 0.0f);
+  // output rows per step: a few rows of dy and x stay in L2 between the two gradients
+  constexpr int64_t kStep = 4;
+  parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
+    float* part = partials.data() + i * stride;
+    for (int64_t r = r0; r < r1; r += kStep) {
+      int64_t e = std::min(r + kStep, r1);
+      // the input rows of output rows [r, e): ⌊r·h/ho⌋ (flat over the batch, as n·h / n·ho = h / ho)
+      int64_t i0 = r * h / ho, i1 = e * h / ho;
+      if (i0 < i1) gatherRows(dx, dy, filter, nullptr, i0, i1, h, w, ho, wo, C, fh, fw, dxRows, dxCols);
+      filterGradRows(part, x, dy, r, e, ho, wo, h, w, C, fw, sw, dw, pl, plan.rows, plan.oxLo.data(), plan.oxHi.data(), plan.inLo, plan.inHi);
+      if (dB) channelSums(part + wSize, dy + r * wo * C, (e - r) * wo, C);
+    }
+  });
+  sumPartials(dW, partials.data(), plan.chunks, stride, wSize);
+  if (dB) sumPartials(dB, partials.data() + wSize, plan.chunks, stride, C);
 }
 
 }  // namespace clue

@@ -4,7 +4,7 @@
  * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS } from "../../fused/names.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
@@ -173,6 +173,21 @@ const convWithBias = (name: string, depthwise: boolean) =>
     return runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, depthwise), depthwise, x!, filter!, bias);
   });
 
+/**
+ * The three gradients of depthwiseConv2dBias (dx, dFilter, dBias) from one sweep over dy
+ * (depthwise.cc's depthwiseGrad): dy is read once instead of three times (data gradient, filter
+ * gradient, bias sum). Any channel count (not a multiple of 16: a scalar remainder).
+ */
+export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, ({ dy, x, filter }, backend, attrs) => {
+  if (!floats(dy, x, filter)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GRAD}: dy, x and filter must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  const dx = backend.alloc(sizeOf(x!.shape), "float32");
+  const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
+  const dBias = backend.alloc(info.inChannels, "float32");
+  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), convParams(info, info.inChannels));
+  return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
+});
+
 function poolInfo(xShape: number[], attrs: Attrs) {
   return tf.backend_util.computePool2DInfo(
     xShape as Shape4,
@@ -222,6 +237,6 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
 
 export const convKernels: tf.KernelConfig[] = [
   conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
-  fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true),
+  fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true), depthwiseConv2DBiasGrad,
   poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
 ];
