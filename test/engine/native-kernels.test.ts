@@ -330,6 +330,41 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     });
   }
 
+  // depthwiseGrad (dx, dFilter, dBias in one sweep) against modes 1 and 2 bit for bit (same taps,
+  // same chunks, same order of summation), for one and two threads, and dBias against Σ dy in doubles.
+  // [4, 33, 32, 32]: 132 output rows cut into 8 chunks of 16–17 rows, several 4-row steps each.
+  for (const c of [...ROUTED, ...DIRECT, { x: [4, 33, 32, 32], f: [3, 3, 32, 1], strides: 1, pad: "same" } as DwCase]) {
+    it(`addon.depthwiseGrad equals modes 1 and 2 for 1 and 2 threads: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
+      await tf.setBackend("native");
+      const addon = (tf.backend() as NativeBackend).addon;
+      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
+        c.dilations ?? 1, c.pad as "same", c.rounding, true);
+      const params = convParams(info, info.inChannels);
+      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 70), f = seeded(c.f.reduce((a, b) => a * b, 1), 71);
+      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 72);
+      const C = info.inChannels;
+      const dxRef = new Float32Array(x.length), dWRef = new Float32Array(f.length), dBRef = new Float64Array(C);
+      addon.depthwise(CONV.backwardData, dxRef, dy, f, params);
+      addon.depthwise(CONV.backwardWeights, dWRef, x, dy, params);
+      dy.forEach((v, i) => (dBRef[i % C] += v));
+      const threads = addon.info().threads;
+      try {
+        for (const n of [1, 2]) {
+          addon.setThreads(n);
+          const dx = new Float32Array(x.length).fill(NaN), dW = new Float32Array(f.length).fill(NaN), dB = new Float32Array(C).fill(NaN);
+          addon.depthwiseGrad(dx, dW, dB, dy, x, f, params);
+          assert.deepEqual(dx, dxRef, `dx differs from mode 1 with ${n} threads`);
+          assert.deepEqual(dW, dWRef, `dFilter differs from mode 2 with ${n} threads`);
+          // a float32 running sum over the pixels of each chunk: error grows with their count
+          const { worst, at } = mismatch(dB, Float32Array.from(dBRef), 1e-6 * (dy.length / C), 1e-5);
+          assert.ok(worst <= 1, `dBias ${dB[at]} vs Σ dy ${dBRef[at]} at ${at} with ${n} threads`);
+        }
+      } finally {
+        addon.setThreads(threads);
+      }
+    });
+  }
+
   it("routes multiplier 1 with 16·k channels to the hand-written kernels, everything else to oneDNN", () => {
     const info = (x: number[], f: number[], strides: number, dilation = 1) =>
       tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, dilation, "same", undefined, true);
