@@ -278,6 +278,50 @@ inline __attribute__((always_inline)) void rowTaps3(float* __restrict acc, const
     }
 }
 
+/**
+ * One input column k of rowTaps3Unit: its vector feeds tap 0 of column k (t0), tap 1 of column
+ * k − 1 (t1) and tap 2 of column k − 2 (t2); g1 and g2 hold those columns' gradients and shift on.
+ */
+template <int NV>
+inline __attribute__((always_inline)) void tap3Column(vf (&a)[3][NV], vf (&g1)[NV], vf (&g2)[NV], const float* __restrict xp,
+                                                       const float* __restrict gp, bool t0, bool t1, bool t2) {
+  for (int v = 0; v < NV; v++) {
+    vf xv = load(xp + 16 * v);
+    vf g = t0 ? load(gp + 16 * v) : vf{};
+    if (t0) a[0][v] += xv * g;
+    if (t1) a[1][v] += xv * g1[v];
+    if (t2) a[2][v] += xv * g2[v];
+    g2[v] = g1[v];
+    g1[v] = g;
+  }
+}
+
+/**
+ * rowTaps3<NV, 1> for taps one pixel apart read at unit stride (xStep = kxStep = C): input
+ * column k serves tap q of output column k − q, so each input vector is loaded once instead of
+ * three times. Every accumulator adds its terms in the same order (column by column) as
+ * rowTaps3<NV, 1>: the same sums, bit for bit.
+ */
+template <int NV>
+inline __attribute__((always_inline)) void rowTaps3Unit(float* __restrict acc, const float* __restrict xs, const float* __restrict gs,
+                                                         int64_t count, int64_t C, int64_t c) {
+  vf a[3][NV], g1[NV], g2[NV];
+  for (int v = 0; v < NV; v++) {
+    a[0][v] = a[1][v] = a[2][v] = vf{};
+    g1[v] = g2[v] = vf{};
+  }
+  auto column = [&](int64_t k, bool t0, bool t1, bool t2) { tap3Column<NV>(a, g1, g2, xs + k * C + c, gs + k * C + c, t0, t1, t2); };
+  int64_t k = 0;
+  for (; k < std::min<int64_t>(2, count); k++) column(k, true, k >= 1, false);
+  for (; k < count; k++) column(k, true, true, true);
+  for (; k < count + 2; k++) column(k, false, k <= count, k >= 2);
+  for (int q = 0; q < 3; q++)
+    for (int v = 0; v < NV; v++) {
+      float* dst = acc + q * C + c + 16 * v;
+      store(dst, load(dst) + a[q][v]);
+    }
+}
+
 /** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over all C channels: one tap, `count` columns. */
 inline __attribute__((always_inline)) void rowTap(float* __restrict acc, const float* __restrict xs, int64_t xStep, const float* __restrict gs,
                                                    int64_t count, int64_t C) {
@@ -347,6 +391,9 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
         const float* xs = xAt(inLo, 0);
         const float* gs = dyRow + inLo * C;
         int64_t count = inHi - inLo, c = 0;
+        if (xStep == C && dw == 1) {
+          for (; c + 64 <= C; c += 64) rowTaps3Unit<4>(acc, xs, gs, count, C, c);
+        }
         for (; c + 64 <= C; c += 64) rowTaps3<4, 1>(acc, xs, xStep, dw * C, gs, count, C, c);
         for (; c + 16 <= C; c += 16) rowTaps3<1, 4>(acc, xs, xStep, dw * C, gs, count, C, c);
         if (c < C) {
