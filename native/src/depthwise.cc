@@ -123,11 +123,11 @@ inline __attribute__((always_inline)) void span(float* __restrict out, const flo
  * NP consecutive output pixels, channels [c, c + 16), for filters three pixels wide read at
  * unit stride: row group g contributes Σ_q x_g[(p + q)·C] · f_g[q] (x_g at the leftmost source
  * pixel of output pixel 0, f_g the filter rows in source order). Each input vector loaded
- * serves up to three pixels, each filter vector NP pixels.
+ * serves up to three pixels, each filter vector NP pixels. bias (or null) is added to the sums as they are stored.
  */
 template <int NP>
 inline __attribute__((always_inline)) void block3(float* __restrict out, const float* const* xs, const float* const* fs, int groups,
-                                                   int64_t C, int64_t c) {
+                                                   const float* bias, int64_t C, int64_t c) {
   vf acc[NP];
 #pragma GCC unroll 16
   for (int p = 0; p < NP; p++) acc[p] = vf{};
@@ -144,6 +144,11 @@ inline __attribute__((always_inline)) void block3(float* __restrict out, const f
       }
     }
   }
+  if (bias) {
+    vf b = load(bias + c);
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; p++) acc[p] += b;
+  }
 #pragma GCC unroll 16
   for (int p = 0; p < NP; p++) store(out + p * C + c, acc[p]);
 }
@@ -151,10 +156,11 @@ inline __attribute__((always_inline)) void block3(float* __restrict out, const f
 /**
  * The interior of an output row when every filter row is three taps at consecutive source
  * pixels (3-wide filter, dilation 1, one source pixel per output pixel): `taps` as groups of
- * three. Returns false (nothing done) when the taps do not have that form.
+ * three, plus bias (or null) added as each block is stored. Returns false (nothing done) when
+ * the taps do not have that form.
  */
 inline __attribute__((always_inline)) bool span3(float* __restrict out, const float* src, const float* filter, const Tap* taps, int nt,
-                                                  int64_t C, int64_t count) {
+                                                  const float* bias, int64_t C, int64_t count) {
   if (nt % 3 != 0 || nt > 3 * 16 || C % 16 != 0) return false;
   const float* xs[16];
   const float* fs[48];
@@ -172,21 +178,21 @@ inline __attribute__((always_inline)) bool span3(float* __restrict out, const fl
   int64_t p = 0;
   for (; p + 8 <= count; p += 8) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<8>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<8>(out + p * C, xp, fs, groups, bias, C, c);
   }
   if (p + 4 <= count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<4>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<4>(out + p * C, xp, fs, groups, bias, C, c);
     p += 4;
   }
   if (p + 2 <= count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<2>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<2>(out + p * C, xp, fs, groups, bias, C, c);
     p += 2;
   }
   if (p < count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<1>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<1>(out + p * C, xp, fs, groups, bias, C, c);
   }
   return true;
 }
@@ -215,11 +221,15 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
       }
       return nt;
     };
+    int64_t biasedLo = 0, biasedHi = 0;  // pixels span3 added the bias to
     for (int64_t ox = 0; ox < outW; ox++) {
       if (ox == cols.lo && cols.hi > cols.lo) {
         // the interior: one tap list, shifted by step pixels per output pixel
         int nt = tapsAt(ox, inner.data());
-        if (cols.step != 1 || !span3(orow + ox * C, img, filter, inner.data(), nt, C, cols.hi - cols.lo)) {
+        if (cols.step == 1 && span3(orow + ox * C, img, filter, inner.data(), nt, bias, C, cols.hi - cols.lo)) {
+          biasedLo = cols.lo;
+          biasedHi = cols.hi;
+        } else {
           span(orow + ox * C, img, cols.step * C, filter, inner.data(), nt, C, cols.hi - cols.lo);
         }
         ox = cols.hi - 1;
@@ -230,6 +240,8 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
     }
     if (bias) {
       for (int64_t ox = 0; ox < outW; ox++) {
+        if (ox == biasedLo && biasedHi > biasedLo) ox = biasedHi;
+        if (ox >= outW) break;
         float* px = orow + ox * C;
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) px[c] += bias[c];
