@@ -3,7 +3,7 @@ import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
-import { CONV, convParams, handWritten } from "../../lib/engine/native/kernels/conv.js";
+import { CONV, convParams, handWritten, oneSweepGradients } from "../../lib/engine/native/kernels/conv.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
@@ -376,5 +376,11 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 24], [3, 3, 24, 1], 1)), false);
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 16], [3, 3, 16, 2], 1)), false);
     assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1, 2)), false);
+    // depthwiseConv2dBias's gradients in one sweep: 32+ channels in 16s, rows 8+ wide or strided
+    assert.equal(oneSweepGradients(info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
+    assert.equal(oneSweepGradients(info([64, 16, 16, 64], [3, 3, 64, 1], 2)), true);
+    assert.equal(oneSweepGradients(info([64, 32, 32, 16], [3, 3, 16, 1], 1)), false);
+    assert.equal(oneSweepGradients(info([64, 4, 4, 512], [3, 3, 512, 1], 1)), false);
+    assert.equal(oneSweepGradients(info([64, 15, 13, 24], [3, 3, 24, 1], 1)), false);
   });
 });
