@@ -291,42 +291,50 @@ inline __attribute__((always_inline)) void rowTaps3(float* __restrict acc, const
 }
 
 /**
- * One input column k of rowTaps3Unit: its vector feeds tap 0 of column k (t0), tap 1 of column
- * k − 1 (t1) and tap 2 of column k − 2 (t2); g1 and g2 hold those columns' gradients and shift on.
+ * Input column m of rowTaps3Row (x at xp, inside the image or not): its vector feeds tap 0 of
+ * output column m (t0), tap 1 of column m − 1 (t1) and tap 2 of column m − 2 (t2); g1 and g2
+ * hold those columns' gradients and shift on (g is column m's, when there is one).
  */
 template <int NV>
 inline __attribute__((always_inline)) void tap3Column(vf (&a)[3][NV], vf (&g1)[NV], vf (&g2)[NV], const float* __restrict xp,
-                                                       const float* __restrict gp, bool t0, bool t1, bool t2) {
+                                                       const float* __restrict gp, bool inside, bool t0, bool t1, bool t2) {
   for (int v = 0; v < NV; v++) {
-    vf xv = load(xp + 16 * v);
     vf g = t0 ? load(gp + 16 * v) : vf{};
-    if (t0) a[0][v] += xv * g;
-    if (t1) a[1][v] += xv * g1[v];
-    if (t2) a[2][v] += xv * g2[v];
+    if (inside) {
+      vf xv = load(xp + 16 * v);
+      if (t0) a[0][v] += xv * g;
+      if (t1) a[1][v] += xv * g1[v];
+      if (t2) a[2][v] += xv * g2[v];
+    }
     g2[v] = g1[v];
     g1[v] = g;
   }
 }
 
 /**
- * rowTaps3<NV, 1> for taps one pixel apart read at unit stride (xStep = kxStep = C): input
- * column k serves tap q of output column k − q, so each input vector is loaded once instead of
- * three times. Every accumulator adds its terms in the same order (column by column) as
- * rowTaps3<NV, 1>: the same sums, bit for bit.
+ * acc[q·C + c'] += Σ_j x[j − pl + q] · g[j] over a whole row of wo output columns, for the three
+ * taps q of a filter row at unit stride and dilation, channels [c, c + 16·NV): input column m
+ * serves tap q of output column m − q, so each input vector is loaded once for its three taps,
+ * and columns whose tap falls outside the image (0 <= m − pl < w fails) are skipped in the same
+ * loop. Each accumulator adds its terms column by column.
  */
 template <int NV>
-inline __attribute__((always_inline)) void rowTaps3Unit(float* __restrict acc, const float* __restrict xs, const float* __restrict gs,
-                                                         int64_t count, int64_t C, int64_t c) {
+inline __attribute__((always_inline)) void rowTaps3Row(float* __restrict acc, const float* __restrict xRow, const float* __restrict gRow,
+                                                        int64_t wo, int64_t w, int64_t pl, int64_t C, int64_t c) {
   vf a[3][NV], g1[NV], g2[NV];
   for (int v = 0; v < NV; v++) {
     a[0][v] = a[1][v] = a[2][v] = vf{};
     g1[v] = g2[v] = vf{};
   }
-  auto column = [&](int64_t k, bool t0, bool t1, bool t2) { tap3Column<NV>(a, g1, g2, xs + k * C + c, gs + k * C + c, t0, t1, t2); };
-  int64_t k = 0;
-  for (; k < std::min<int64_t>(2, count); k++) column(k, true, k >= 1, false);
-  for (; k < count; k++) column(k, true, true, true);
-  for (; k < count + 2; k++) column(k, false, k <= count, k >= 2);
+  auto column = [&](int64_t m, bool inside, bool t0, bool t1, bool t2) {
+    tap3Column<NV>(a, g1, g2, xRow + (m - pl) * C + c, gRow + m * C + c, inside, t0, t1, t2);
+  };
+  auto edge = [&](int64_t m) { column(m, m >= pl && m - pl < w, m < wo, m >= 1 && m <= wo, m >= 2); };
+  // [mLo, mHi): all three taps present and inside the image
+  int64_t mLo = std::max<int64_t>(2, pl), mHi = std::min<int64_t>(wo, w + pl), m = 0;
+  for (; m < std::min<int64_t>(mLo, wo + 2); m++) edge(m);
+  for (; m < mHi; m++) column(m, true, true, true, true);
+  for (; m < wo + 2; m++) edge(m);
   for (int q = 0; q < 3; q++)
     for (int v = 0; v < NV; v++) {
       float* dst = acc + q * C + c + 16 * v;
@@ -334,10 +342,10 @@ inline __attribute__((always_inline)) void rowTaps3Unit(float* __restrict acc, c
     }
 }
 
-/** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over all C channels: one tap, `count` columns. */
+/** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over channels [c0, C): one tap, `count` columns. */
 inline __attribute__((always_inline)) void rowTap(float* __restrict acc, const float* __restrict xs, int64_t xStep, const float* __restrict gs,
-                                                   int64_t count, int64_t C) {
-  int64_t c = 0;
+                                                   int64_t count, int64_t C, int64_t c0) {
+  int64_t c = c0;
   for (; c + 64 <= C; c += 64) {
     vf a0 = {}, a1 = {}, a2 = {}, a3 = {};
     for (int64_t j = 0; j < count; j++) {
@@ -380,6 +388,8 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
                              int64_t ho, int64_t wo, int64_t h, int64_t w, int64_t C, int64_t fw, int64_t sw, int64_t dw, int64_t pl,
                              const AxisTaps& rows, const int64_t* oxLo, const int64_t* oxHi, int64_t inLo, int64_t inHi) {
   int64_t xStep = sw * C;
+  // 3-wide filters at unit stride and dilation: channels [0, cRow) a whole row at a time
+  int64_t cRow = fw == 3 && sw == 1 && dw == 1 ? C / 64 * 64 : 0;
   for (int64_t r = r0; r < r1; r++) {
     int64_t b = r / ho, oy = r % ho;
     const float* dyRow = dy + r * wo * C;
@@ -388,24 +398,23 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
       float* acc = part + int64_t(rows.k[i]) * fw * C;
       // input column of output column ox for tap kx: ox·sw − pl + kx·dw
       auto xAt = [&](int64_t ox, int64_t kx) { return xRow + (ox * sw - pl + kx * dw) * C; };
+      for (int64_t c = 0; c < cRow; c += 64) rowTaps3Row<4>(acc, xRow, dyRow, wo, w, pl, C, c);
+      if (cRow == C) continue;
       bool fused = fw == 3 && inLo < inHi;
       for (int64_t kx = 0; kx < fw; kx++) {
         int64_t lo = oxLo[kx], hi = oxHi[kx];
         if (!fused) {
-          if (lo < hi) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, hi - lo, C);
+          if (lo < hi) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, hi - lo, C, cRow);
           continue;
         }
         // the edges here, the interior [inLo, inHi) below with the three taps together
-        if (lo < inLo) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, inLo - lo, C);
-        if (inHi < hi) rowTap(acc + kx * C, xAt(inHi, kx), xStep, dyRow + inHi * C, hi - inHi, C);
+        if (lo < inLo) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, inLo - lo, C, cRow);
+        if (inHi < hi) rowTap(acc + kx * C, xAt(inHi, kx), xStep, dyRow + inHi * C, hi - inHi, C, cRow);
       }
       if (fused) {
         const float* xs = xAt(inLo, 0);
         const float* gs = dyRow + inLo * C;
-        int64_t count = inHi - inLo, c = 0;
-        if (xStep == C && dw == 1) {
-          for (; c + 64 <= C; c += 64) rowTaps3Unit<4>(acc, xs, gs, count, C, c);
-        }
+        int64_t count = inHi - inLo, c = cRow;
         for (; c + 64 <= C; c += 64) rowTaps3<4, 1>(acc, xs, xStep, dw * C, gs, count, C, c);
         for (; c + 16 <= C; c += 16) rowTaps3<1, 4>(acc, xs, xStep, dw * C, gs, count, C, c);
         if (c < C) {

@@ -305,6 +305,10 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     { x: [2, 6, 5, 20], f: [1, 1, 20, 1], strides: 1, pad: "valid" },
     { x: [1, 4, 4, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
     { x: [2, 12, 19, 16], f: [3, 3, 16, 1], strides: 1, pad: "same" },
+    // whole rows of 64 channels at a time (filter gradient at unit stride), with their edges
+    { x: [2, 6, 11, 80], f: [3, 3, 80, 1], strides: 1, pad: "valid" },
+    { x: [1, 5, 9, 128], f: [3, 3, 128, 1], strides: 1, pad: asymmetric },
+    { x: [1, 3, 2, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
   ];
   for (const c of DIRECT) {
     it(`addon.depthwise equals oneDNN: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
