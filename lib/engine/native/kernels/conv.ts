@@ -63,7 +63,9 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwi
  * stride 1, 1.2–1.8× at stride 2. Forward: 1.1–1.2× at 16 channels, about even (0.94–1.15×) on
  * rows 8–32 wide, 0.7–0.8× on rows 4 wide (kept on oneDNN), 1.25–2× at stride 2. Filter
  * gradient: 0.6–1.07× at stride 1 (kept on oneDNN), 1.2–1.6× at stride 2. Channel counts that
- * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN.
+ * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN. (Since whole rows of
+ * 64 channels are done at once, the filter gradient at stride 1 measured 1.45× on [32,32,64],
+ * 1.07× on [16,16,128], 0.87× on [8,8,256] on a loaded machine: not re-routed yet.)
  */
 export function handWritten(mode: number, info: Info): boolean {
   if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0) return false;
@@ -176,9 +178,10 @@ const convWithBias = (name: string, depthwise: boolean) =>
 /**
  * Whether depthwiseConv2dBias's three gradients come from one sweep over dy (depthwise.cc's
  * depthwiseGrad) rather than the separate kernels as routed plus a Sum: where it measured faster
- * (`npm run bench -- depthwise`, batch 64, 2 threads, separate / one sweep): 1.3× on
- * [32,32,64], 1.7× on [16,16,128], 1.3× on [8,8,256], 1.1× at stride 2; not on 16 channels
- * (0.9×), rows 4 wide (0.7×) or channel counts that are not a multiple of 16 (0.3×).
+ * (`npm run bench -- depthwise`, batch 64, 2 threads, separate / one sweep, two runs on a loaded
+ * machine): 1.3–1.45× on [32,32,64], 1.4–1.7× on [16,16,128], 1.3–1.5× on [8,8,256], 0.96–1.1× at
+ * stride 2; not on 16 channels (0.9–1.03×), rows 4 wide (0.7–1.6×, too noisy to call) or channel
+ * counts that are not a multiple of 16 (0.3×).
  */
 export function oneSweepGradients(info: Info): boolean {
   if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0 || info.inChannels < 32) return false;
