@@ -478,6 +478,21 @@ CLUE_HOT void channelSums(float* __restrict acc, const float* __restrict dy, int
   }
 }
 
+/** conv()'s parameter block (argument `index`) for a depthwise convolution, checked. */
+struct Geometry {
+  int64_t n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl;
+  Geometry(const Args& args, size_t index, const char* name) {
+    std::vector<int64_t> p = args.ints(index);
+    if (p.size() != P_COUNT) throw Error(std::string(name) + ": expected 18 parameters");
+    n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
+    sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
+    if (p[P_CO] != C || p[P_G] != C) throw Error(std::string(name) + ": only channel multiplier 1 (use conv for others)");
+    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) {
+      throw Error(std::string(name) + ": strides, dilations and filter sizes must be >= 1");
+    }
+  }
+};
+
 }  // namespace
 
 /**
@@ -488,12 +503,8 @@ CLUE_HOT void channelSums(float* __restrict acc, const float* __restrict dy, int
  */
 void depthwise(const Args& args) {
   int mode = int(args.integer(0));
-  std::vector<int64_t> p = args.ints(4);
-  if (p.size() != P_COUNT) throw Error("depthwise: expected 18 parameters");
-  int64_t n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
-  int64_t sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
-  if (p[P_CO] != C || p[P_G] != C) throw Error("depthwise: only channel multiplier 1 (use conv for others)");
-  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) throw Error("depthwise: strides, dilations and filter sizes must be >= 1");
+  const Geometry g(args, 4, "depthwise");
+  auto [n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl] = g;
   int64_t xImage = h * w * C, yImage = ho * wo * C;
   size_t wSize = size_t(fh * fw * C);
   if (mode == kForward) {
@@ -539,12 +550,8 @@ void depthwise(const Args& args) {
  * chunk in pixel order, then over chunks in chunk order.
  */
 void depthwiseGrad(const Args& args) {
-  std::vector<int64_t> p = args.ints(6);
-  if (p.size() != P_COUNT) throw Error("depthwiseGrad: expected 18 parameters");
-  int64_t n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
-  int64_t sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
-  if (p[P_CO] != C || p[P_G] != C) throw Error("depthwiseGrad: only channel multiplier 1 (use conv for others)");
-  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) throw Error("depthwiseGrad: strides, dilations and filter sizes must be >= 1");
+  const Geometry g(args, 6, "depthwiseGrad");
+  auto [n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl] = g;
   int64_t xImage = h * w * C, yImage = ho * wo * C, wSize = fh * fw * C;
   float* dx = args.f32(0, size_t(n * xImage));
   float* dW = args.f32(1, size_t(wSize));

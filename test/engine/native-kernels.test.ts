@@ -310,15 +310,21 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     { x: [1, 5, 9, 128], f: [3, 3, 128, 1], strides: 1, pad: asymmetric },
     { x: [1, 3, 2, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
   ];
+  /** The addon, the parameter block and seeded x, filter and dy for a case. */
+  async function direct(c: DwCase, seed: number) {
+    await tf.setBackend("native");
+    const addon = (tf.backend() as NativeBackend).addon;
+    const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
+      c.dilations ?? 1, c.pad as "same", c.rounding, true);
+    const params = convParams(info, info.inChannels);
+    const x = seeded(info.inShape.reduce((a, b) => a * b, 1), seed), f = seeded(c.f.reduce((a, b) => a * b, 1), seed + 1);
+    const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), seed + 2);
+    return { addon, info, params, x, f, dy };
+  }
+
   for (const c of DIRECT) {
     it(`addon.depthwise equals oneDNN: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
-      await tf.setBackend("native");
-      const addon = (tf.backend() as NativeBackend).addon;
-      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
-        c.dilations ?? 1, c.pad as "same", c.rounding, true);
-      const params = convParams(info, info.inChannels);
-      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 60), f = seeded(c.f.reduce((a, b) => a * b, 1), 61);
-      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 62);
+      const { addon, params, x, f, dy } = await direct(c, 60);
       const modes = [
         { name: "y", mode: CONV.forward, size: dy.length, in1: x, in2: f },
         { name: "dx", mode: CONV.backwardData, size: x.length, in1: dy, in2: f },
@@ -339,13 +345,7 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
   // [4, 33, 32, 32]: 132 output rows cut into 8 chunks of 16–17 rows, several 4-row steps each.
   for (const c of [...ROUTED, ...DIRECT, { x: [4, 33, 32, 32], f: [3, 3, 32, 1], strides: 1, pad: "same" } as DwCase]) {
     it(`addon.depthwiseGrad equals modes 1 and 2 for 1 and 2 threads: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
-      await tf.setBackend("native");
-      const addon = (tf.backend() as NativeBackend).addon;
-      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
-        c.dilations ?? 1, c.pad as "same", c.rounding, true);
-      const params = convParams(info, info.inChannels);
-      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 70), f = seeded(c.f.reduce((a, b) => a * b, 1), 71);
-      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 72);
+      const { addon, info, params, x, f, dy } = await direct(c, 70);
       const C = info.inChannels;
       const dxRef = new Float32Array(x.length), dWRef = new Float32Array(f.length), dBRef = new Float64Array(C);
       addon.depthwise(CONV.backwardData, dxRef, dy, f, params);
