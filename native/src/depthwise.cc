@@ -123,11 +123,11 @@ inline __attribute__((always_inline)) void span(float* __restrict out, const flo
  * NP consecutive output pixels, channels [c, c + 16), for filters three pixels wide read at
  * unit stride: row group g contributes Σ_q x_g[(p + q)·C] · f_g[q] (x_g at the leftmost source
  * pixel of output pixel 0, f_g the filter rows in source order). Each input vector loaded
- * serves up to three pixels, each filter vector NP pixels.
+ * serves up to three pixels, each filter vector NP pixels. bias (or null) is added to the sums as they are stored.
  */
 template <int NP>
 inline __attribute__((always_inline)) void block3(float* __restrict out, const float* const* xs, const float* const* fs, int groups,
-                                                   int64_t C, int64_t c) {
+                                                   const float* bias, int64_t C, int64_t c) {
   vf acc[NP];
 #pragma GCC unroll 16
   for (int p = 0; p < NP; p++) acc[p] = vf{};
@@ -144,6 +144,11 @@ inline __attribute__((always_inline)) void block3(float* __restrict out, const f
       }
     }
   }
+  if (bias) {
+    vf b = load(bias + c);
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; p++) acc[p] += b;
+  }
 #pragma GCC unroll 16
   for (int p = 0; p < NP; p++) store(out + p * C + c, acc[p]);
 }
@@ -151,10 +156,11 @@ inline __attribute__((always_inline)) void block3(float* __restrict out, const f
 /**
  * The interior of an output row when every filter row is three taps at consecutive source
  * pixels (3-wide filter, dilation 1, one source pixel per output pixel): `taps` as groups of
- * three. Returns false (nothing done) when the taps do not have that form.
+ * three, plus bias (or null) added as each block is stored. Returns false (nothing done) when
+ * the taps do not have that form.
  */
 inline __attribute__((always_inline)) bool span3(float* __restrict out, const float* src, const float* filter, const Tap* taps, int nt,
-                                                  int64_t C, int64_t count) {
+                                                  const float* bias, int64_t C, int64_t count) {
   if (nt % 3 != 0 || nt > 3 * 16 || C % 16 != 0) return false;
   const float* xs[16];
   const float* fs[48];
@@ -172,21 +178,21 @@ inline __attribute__((always_inline)) bool span3(float* __restrict out, const fl
   int64_t p = 0;
   for (; p + 8 <= count; p += 8) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<8>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<8>(out + p * C, xp, fs, groups, bias, C, c);
   }
   if (p + 4 <= count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<4>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<4>(out + p * C, xp, fs, groups, bias, C, c);
     p += 4;
   }
   if (p + 2 <= count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<2>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<2>(out + p * C, xp, fs, groups, bias, C, c);
     p += 2;
   }
   if (p < count) {
     for (int g = 0; g < groups; g++) xp[g] = xs[g] + p * C;
-    for (int64_t c = 0; c < C; c += 16) block3<1>(out + p * C, xp, fs, groups, C, c);
+    for (int64_t c = 0; c < C; c += 16) block3<1>(out + p * C, xp, fs, groups, bias, C, c);
   }
   return true;
 }
@@ -215,11 +221,15 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
       }
       return nt;
     };
+    int64_t biasedLo = 0, biasedHi = 0;  // pixels span3 added the bias to
     for (int64_t ox = 0; ox < outW; ox++) {
       if (ox == cols.lo && cols.hi > cols.lo) {
         // the interior: one tap list, shifted by step pixels per output pixel
         int nt = tapsAt(ox, inner.data());
-        if (cols.step != 1 || !span3(orow + ox * C, img, filter, inner.data(), nt, C, cols.hi - cols.lo)) {
+        if (cols.step == 1 && span3(orow + ox * C, img, filter, inner.data(), nt, bias, C, cols.hi - cols.lo)) {
+          biasedLo = cols.lo;
+          biasedHi = cols.hi;
+        } else {
           span(orow + ox * C, img, cols.step * C, filter, inner.data(), nt, C, cols.hi - cols.lo);
         }
         ox = cols.hi - 1;
@@ -230,6 +240,8 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
     }
     if (bias) {
       for (int64_t ox = 0; ox < outW; ox++) {
+        if (ox == biasedLo && biasedHi > biasedLo) ox = biasedHi;
+        if (ox >= outW) break;
         float* px = orow + ox * C;
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) px[c] += bias[c];
@@ -278,10 +290,62 @@ inline __attribute__((always_inline)) void rowTaps3(float* __restrict acc, const
     }
 }
 
-/** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over all C channels: one tap, `count` columns. */
+/**
+ * Input column m of rowTaps3Row (x at xp, inside the image or not): its vector feeds tap 0 of
+ * output column m (t0), tap 1 of column m − 1 (t1) and tap 2 of column m − 2 (t2); g1 and g2
+ * hold those columns' gradients and shift on (g is column m's, when there is one).
+ */
+template <int NV>
+inline __attribute__((always_inline)) void tap3Column(vf (&a)[3][NV], vf (&g1)[NV], vf (&g2)[NV], const float* __restrict xp,
+                                                       const float* __restrict gp, bool inside, bool t0, bool t1, bool t2) {
+  for (int v = 0; v < NV; v++) {
+    vf g = t0 ? load(gp + 16 * v) : vf{};
+    if (inside) {
+      vf xv = load(xp + 16 * v);
+      if (t0) a[0][v] += xv * g;
+      if (t1) a[1][v] += xv * g1[v];
+      if (t2) a[2][v] += xv * g2[v];
+    }
+    g2[v] = g1[v];
+    g1[v] = g;
+  }
+}
+
+/**
+ * acc[q·C + c'] += Σ_j x[j − pl + q] · g[j] over a whole row of wo output columns, for the three
+ * taps q of a filter row at unit stride and dilation, channels [c, c + 16·NV): input column m
+ * serves tap q of output column m − q, so each input vector is loaded once for its three taps,
+ * and columns whose tap falls outside the image (0 <= m − pl < w fails) are skipped in the same
+ * loop. Each accumulator adds its terms column by column.
+ */
+template <int NV>
+inline __attribute__((always_inline)) void rowTaps3Row(float* __restrict acc, const float* __restrict xRow, const float* __restrict gRow,
+                                                        int64_t wo, int64_t w, int64_t pl, int64_t C, int64_t c) {
+  vf a[3][NV], g1[NV], g2[NV];
+  for (int v = 0; v < NV; v++) {
+    a[0][v] = a[1][v] = a[2][v] = vf{};
+    g1[v] = g2[v] = vf{};
+  }
+  auto column = [&](int64_t m, bool inside, bool t0, bool t1, bool t2) {
+    tap3Column<NV>(a, g1, g2, xRow + (m - pl) * C + c, gRow + m * C + c, inside, t0, t1, t2);
+  };
+  auto edge = [&](int64_t m) { column(m, m >= pl && m - pl < w, m < wo, m >= 1 && m <= wo, m >= 2); };
+  // [mLo, mHi): all three taps present and inside the image
+  int64_t mLo = std::max<int64_t>(2, pl), mHi = std::min<int64_t>(wo, w + pl), m = 0;
+  for (; m < std::min<int64_t>(mLo, wo + 2); m++) edge(m);
+  for (; m < mHi; m++) column(m, true, true, true, true);
+  for (; m < wo + 2; m++) edge(m);
+  for (int q = 0; q < 3; q++)
+    for (int v = 0; v < NV; v++) {
+      float* dst = acc + q * C + c + 16 * v;
+      store(dst, load(dst) + a[q][v]);
+    }
+}
+
+/** acc[c] += Σ_j xs[j·xStep + c] · gs[j·C + c] over channels [c0, C): one tap, `count` columns. */
 inline __attribute__((always_inline)) void rowTap(float* __restrict acc, const float* __restrict xs, int64_t xStep, const float* __restrict gs,
-                                                   int64_t count, int64_t C) {
-  int64_t c = 0;
+                                                   int64_t count, int64_t C, int64_t c0) {
+  int64_t c = c0;
   for (; c + 64 <= C; c += 64) {
     vf a0 = {}, a1 = {}, a2 = {}, a3 = {};
     for (int64_t j = 0; j < count; j++) {
@@ -324,6 +388,8 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
                              int64_t ho, int64_t wo, int64_t h, int64_t w, int64_t C, int64_t fw, int64_t sw, int64_t dw, int64_t pl,
                              const AxisTaps& rows, const int64_t* oxLo, const int64_t* oxHi, int64_t inLo, int64_t inHi) {
   int64_t xStep = sw * C;
+  // 3-wide filters at unit stride and dilation: channels [0, cRow) a whole row at a time
+  int64_t cRow = fw == 3 && sw == 1 && dw == 1 ? C / 64 * 64 : 0;
   for (int64_t r = r0; r < r1; r++) {
     int64_t b = r / ho, oy = r % ho;
     const float* dyRow = dy + r * wo * C;
@@ -332,21 +398,23 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
       float* acc = part + int64_t(rows.k[i]) * fw * C;
       // input column of output column ox for tap kx: ox·sw − pl + kx·dw
       auto xAt = [&](int64_t ox, int64_t kx) { return xRow + (ox * sw - pl + kx * dw) * C; };
+      for (int64_t c = 0; c < cRow; c += 64) rowTaps3Row<4>(acc, xRow, dyRow, wo, w, pl, C, c);
+      if (cRow == C) continue;
       bool fused = fw == 3 && inLo < inHi;
       for (int64_t kx = 0; kx < fw; kx++) {
         int64_t lo = oxLo[kx], hi = oxHi[kx];
         if (!fused) {
-          if (lo < hi) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, hi - lo, C);
+          if (lo < hi) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, hi - lo, C, cRow);
           continue;
         }
         // the edges here, the interior [inLo, inHi) below with the three taps together
-        if (lo < inLo) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, inLo - lo, C);
-        if (inHi < hi) rowTap(acc + kx * C, xAt(inHi, kx), xStep, dyRow + inHi * C, hi - inHi, C);
+        if (lo < inLo) rowTap(acc + kx * C, xAt(lo, kx), xStep, dyRow + lo * C, inLo - lo, C, cRow);
+        if (inHi < hi) rowTap(acc + kx * C, xAt(inHi, kx), xStep, dyRow + inHi * C, hi - inHi, C, cRow);
       }
       if (fused) {
         const float* xs = xAt(inLo, 0);
         const float* gs = dyRow + inLo * C;
-        int64_t count = inHi - inLo, c = 0;
+        int64_t count = inHi - inLo, c = cRow;
         for (; c + 64 <= C; c += 64) rowTaps3<4, 1>(acc, xs, xStep, dw * C, gs, count, C, c);
         for (; c + 16 <= C; c += 16) rowTaps3<1, 4>(acc, xs, xStep, dw * C, gs, count, C, c);
         if (c < C) {
@@ -366,6 +434,65 @@ CLUE_HOT void filterGradRows(float* __restrict part, const float* __restrict x, 
 /** Output rows per chunk for about 64 K multiply-adds each. */
 int64_t rowGrain(int64_t rowWork) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(rowWork, 1)); }
 
+/**
+ * What the filter gradient needs besides the tensors: the row taps, and for each filter column
+ * kx the output columns [oxLo, oxHi) whose tap lands inside the input (0 <= ox·sw − pl + kx·dw <
+ * w), [inLo, inHi) where all of them do; and the fixed cut of the n·ho output rows into chunks
+ * whose partial sums are added in chunk order (deterministic for any number of threads).
+ */
+struct FilterGradPlan {
+  AxisTaps rows;
+  std::vector<int64_t> oxLo, oxHi;
+  int64_t inLo = 0, inHi, total, chunks;
+  FilterGradPlan(int64_t n, int64_t h, int64_t w, int64_t C, int64_t ho, int64_t wo, int64_t fh, int64_t fw, int64_t sh, int64_t sw,
+                 int64_t dh, int64_t dw, int64_t pt, int64_t pl)
+      : rows(ho, h, fh, sh, dh, pt, false), oxLo(size_t(fw)), oxHi(size_t(fw)), inHi(wo), total(n * ho) {
+    for (int64_t kx = 0; kx < fw; kx++) {
+      int64_t lo = 0, hi = wo;
+      while (lo < wo && lo * sw - pl + kx * dw < 0) lo++;
+      while (hi > lo && (hi - 1) * sw - pl + kx * dw >= w) hi--;
+      oxLo[size_t(kx)] = lo;
+      oxHi[size_t(kx)] = hi;
+      inLo = std::max(inLo, lo);
+      inHi = std::min(inHi, hi);
+    }
+    chunks = std::min(std::max<int64_t>(1, std::min<int64_t>(8, total / rowGrain(wo * C * fh * fw))), std::max<int64_t>(total, 1));
+  }
+};
+
+/** out[j] = Σ_i partials[i·size + j] over i < chunks, in chunk order. */
+void sumPartials(float* out, const float* partials, int64_t chunks, int64_t stride, int64_t size) {
+  for (int64_t j = 0; j < size; j++) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < chunks; i++) s += partials[i * stride + j];
+    out[j] = s;
+  }
+}
+
+/** acc[c] += Σ_p dy[p·C + c] over `pixels` pixels, in pixel order. */
+CLUE_HOT void channelSums(float* __restrict acc, const float* __restrict dy, int64_t pixels, int64_t C) {
+  for (int64_t p = 0; p < pixels; p++) {
+    const float* g = dy + p * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) acc[c] += g[c];
+  }
+}
+
+/** conv()'s parameter block (argument `index`) for a depthwise convolution, checked. */
+struct Geometry {
+  int64_t n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl;
+  Geometry(const Args& args, size_t index, const char* name) {
+    std::vector<int64_t> p = args.ints(index);
+    if (p.size() != P_COUNT) throw Error(std::string(name) + ": expected 18 parameters");
+    n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
+    sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
+    if (p[P_CO] != C || p[P_G] != C) throw Error(std::string(name) + ": only channel multiplier 1 (use conv for others)");
+    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) {
+      throw Error(std::string(name) + ": strides, dilations and filter sizes must be >= 1");
+    }
+  }
+};
+
 }  // namespace
 
 /**
@@ -376,12 +503,8 @@ int64_t rowGrain(int64_t rowWork) { return std::max<int64_t>(1, (int64_t(1) << 1
  */
 void depthwise(const Args& args) {
   int mode = int(args.integer(0));
-  std::vector<int64_t> p = args.ints(4);
-  if (p.size() != P_COUNT) throw Error("depthwise: expected 18 parameters");
-  int64_t n = p[P_N], h = p[P_H], w = p[P_W], C = p[P_CI], ho = p[P_HO], wo = p[P_WO], fh = p[P_FH], fw = p[P_FW];
-  int64_t sh = p[P_SH], sw = p[P_SW], dh = p[P_DH], dw = p[P_DW], pt = p[P_PT], pl = p[P_PL];
-  if (p[P_CO] != C || p[P_G] != C) throw Error("depthwise: only channel multiplier 1 (use conv for others)");
-  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || fh < 1 || fw < 1) throw Error("depthwise: strides, dilations and filter sizes must be >= 1");
+  const Geometry g(args, 4, "depthwise");
+  auto [n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl] = g;
   int64_t xImage = h * w * C, yImage = ho * wo * C;
   size_t wSize = size_t(fh * fw * C);
   if (mode == kForward) {
@@ -405,37 +528,62 @@ void depthwise(const Args& args) {
     float* dW = args.f32(1, wSize);
     const float* x = args.f32(2, size_t(n * xImage));
     const float* dy = args.f32(3, size_t(n * yImage));
-    AxisTaps rows(ho, h, fh, sh, dh, pt, false);
-    // output columns whose tap kx lands inside the input: 0 <= ox·sw − pl + kx·dw < w
-    std::vector<int64_t> oxLo(static_cast<size_t>(fw)), oxHi(static_cast<size_t>(fw));
-    int64_t inLo = 0, inHi = wo;
-    for (int64_t kx = 0; kx < fw; kx++) {
-      int64_t lo = 0, hi = wo;
-      while (lo < wo && lo * sw - pl + kx * dw < 0) lo++;
-      while (hi > lo && (hi - 1) * sw - pl + kx * dw >= w) hi--;
-      oxLo[size_t(kx)] = lo;
-      oxHi[size_t(kx)] = hi;
-      inLo = std::max(inLo, lo);
-      inHi = std::min(inHi, hi);
-    }
-    int64_t total = n * ho;
-    int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(8, total / rowGrain(wo * C * fh * fw)));
-    chunks = std::min(chunks, total);
-    std::vector<float> partials(size_t(std::max<int64_t>(chunks, 1)) * wSize, 0.0f);
-    if (total > 0) {
-      parallel_chunks(total, chunks, [&](int64_t r0, int64_t r1, int64_t i) {
-        filterGradRows(partials.data() + i * int64_t(wSize), x, dy, r0, r1, ho, wo, h, w, C, fw, sw, dw, pl, rows, oxLo.data(), oxHi.data(), inLo, inHi);
-      });
-    }
+    FilterGradPlan plan(n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl);
+    std::vector<float> partials(size_t(plan.chunks) * wSize, 0.0f);
+    parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
+      filterGradRows(partials.data() + i * int64_t(wSize), x, dy, r0, r1, ho, wo, h, w, C, fw, sw, dw, pl, plan.rows, plan.oxLo.data(),
+                     plan.oxHi.data(), plan.inLo, plan.inHi);
+    });
     // chunk partials summed in chunk order: deterministic whichever thread ran which
-    for (size_t j = 0; j < wSize; j++) {
-      float s = 0.0f;
-      for (int64_t i = 0; i < chunks; i++) s += partials[size_t(i) * wSize + j];
-      dW[j] = s;
-    }
+    sumPartials(dW, partials.data(), plan.chunks, int64_t(wSize), int64_t(wSize));
   } else {
     throw Error("depthwise: unknown mode " + std::to_string(mode));
   }
+}
+
+/**
+ * depthwiseGrad(dx, dFilter, dBias|null, dy, x, filter, params): depthwise()'s modes 1 and 2 and
+ * the bias gradient Σ_{n,ho,wo} dy in one sweep over dy. Each chunk of the filter gradient's
+ * fixed cut of output rows also writes the input rows ⌊r·h/ho⌋ of its output rows r, a few
+ * output rows at a time, so each dy row is read from memory once and reused from cache. dx
+ * equals mode 1's, dFilter mode 2's (same chunks, same order of summation); dBias is summed per
+ * chunk in pixel order, then over chunks in chunk order.
+ */
+void depthwiseGrad(const Args& args) {
+  const Geometry g(args, 6, "depthwiseGrad");
+  auto [n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl] = g;
+  int64_t xImage = h * w * C, yImage = ho * wo * C, wSize = fh * fw * C;
+  float* dx = args.f32(0, size_t(n * xImage));
+  float* dW = args.f32(1, size_t(wSize));
+  float* dB = args.isNull(2) ? nullptr : args.f32(2, size_t(C));
+  const float* dy = args.f32(3, size_t(n * yImage));
+  const float* x = args.f32(4, size_t(n * xImage));
+  const float* filter = args.f32(5, size_t(wSize));
+  AxisTaps dxRows(h, ho, fh, sh, dh, pt, true), dxCols(w, wo, fw, sw, dw, pl, true);
+  FilterGradPlan plan(n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl);
+  if (plan.total == 0) {
+    std::fill(dx, dx + n * xImage, 0.0f);
+    std::fill(dW, dW + wSize, 0.0f);
+    if (dB) std::fill(dB, dB + C, 0.0f);
+    return;
+  }
+  int64_t stride = wSize + C;  // a chunk's partial dFilter, then its partial dBias
+  std::vector<float> partials(size_t(plan.chunks * stride), 0.0f);
+  // output rows per step: a few rows of dy and x stay in L2 between the two gradients
+  constexpr int64_t kStep = 4;
+  parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
+    float* part = partials.data() + i * stride;
+    for (int64_t r = r0; r < r1; r += kStep) {
+      int64_t e = std::min(r + kStep, r1);
+      // the input rows of output rows [r, e): ⌊r·h/ho⌋ (flat over the batch, as n·h / n·ho = h / ho)
+      int64_t i0 = r * h / ho, i1 = e * h / ho;
+      if (i0 < i1) gatherRows(dx, dy, filter, nullptr, i0, i1, h, w, ho, wo, C, fh, fw, dxRows, dxCols);
+      filterGradRows(part, x, dy, r, e, ho, wo, h, w, C, fw, sw, dw, pl, plan.rows, plan.oxLo.data(), plan.oxHi.data(), plan.inLo, plan.inHi);
+      if (dB) channelSums(part + wSize, dy + r * wo * C, (e - r) * wo, C);
+    }
+  });
+  sumPartials(dW, partials.data(), plan.chunks, stride, wSize);
+  if (dB) sumPartials(dB, partials.data() + wSize, plan.chunks, stride, C);
 }
 
 }  // namespace clue

@@ -15,12 +15,18 @@ interface Case {
 }
 
 // Hand-written depthwise kernels (16·k channels, rows ≥ 8 wide) and oneDNN's (other channel
-// counts, 4-wide rows); oneDNN dense convolutions with a batch cut into sub-batches.
+// counts, 4-wide rows); the gradients in one sweep (32+ channels in 16s, rows ≥ 8 wide or
+// strided: the 32-, 64- and 48-channel cases) or separately; oneDNN dense convolutions with a
+// batch cut into sub-batches.
 const CASES: Case[] = [
   { depthwise: true, x: [8, 20, 24, 32], filter: [3, 3, 32, 1], strides: 1, pad: 1 },
   { depthwise: true, x: [3, 9, 11, 16], filter: [3, 3, 16, 1], strides: 2, pad: "same" },
   { depthwise: true, x: [16, 4, 4, 48], filter: [3, 3, 48, 1], strides: 1, pad: 1 },
   { depthwise: true, x: [2, 7, 6, 5], filter: [3, 3, 5, 1], strides: 1, pad: "valid" },
+  { depthwise: true, x: [1, 11, 9, 24], filter: [3, 3, 24, 1], strides: 2, pad: "valid" },
+  { depthwise: true, x: [1, 16, 16, 64], filter: [3, 3, 64, 1], strides: 2, pad: "same" },
+  { depthwise: true, x: [4, 16, 16, 40], filter: [3, 3, 40, 1], strides: 1, pad: "same" },
+  { depthwise: true, x: [1, 12, 10, 48], filter: [3, 3, 48, 1], strides: 1, pad: "valid" },
   { depthwise: false, x: [16, 32, 32, 1], filter: [3, 3, 1, 16], strides: 1, pad: 1 },
   { depthwise: false, x: [8, 16, 16, 32], filter: [3, 3, 32, 24], strides: 2, pad: 1 },
   { depthwise: false, x: [2, 9, 7, 3], filter: [4, 4, 3, 5], strides: 4, pad: "valid" },
@@ -72,6 +78,19 @@ describe("conv2dBias and depthwiseConv2dBias", () => {
     assert.ok(names.includes("ClueConv2DBias") && names.includes("Conv2DBackpropFilter"), names.join(", "));
     assert.ok(!names.includes("Conv2DBackpropInput"), `the input gradient ran: ${names.join(", ")}`);
     tf.dispose([x, w, b]);
+  });
+
+  it("native: depthwiseConv2dBias's three gradients come from one kernel, deterministic from step to step", async () => {
+    await tf.setBackend("native");
+    const c = CASES[0]!;
+    const info = await tf.profile(() => tf.dispose(valueAndGradients(c)));
+    assert.ok(info.kernelNames.includes("ClueDepthwiseConv2DBiasGrad"), info.kernelNames.join(", "));
+    for (const separate of ["DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter"]) {
+      assert.ok(!info.kernelNames.includes(separate), `${separate} ran: ${info.kernelNames.join(", ")}`);
+    }
+    const first = valueAndGradients(c), second = valueAndGradients(c);
+    first.forEach((g, k) => assert.deepEqual(g.dataSync(), second[k]!.dataSync(), `${["y", "dx", "dfilter", "dbias"][k]} changed between runs`));
+    tf.dispose([...first, ...second]);
   });
 
   for (const backend of ["cpu", "native"] as const) {

@@ -3,7 +3,7 @@ import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
-import { CONV, convParams, handWritten } from "../../lib/engine/native/kernels/conv.js";
+import { CONV, convParams, handWritten, oneSweepGradients } from "../../lib/engine/native/kernels/conv.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
@@ -305,16 +305,26 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     { x: [2, 6, 5, 20], f: [1, 1, 20, 1], strides: 1, pad: "valid" },
     { x: [1, 4, 4, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
     { x: [2, 12, 19, 16], f: [3, 3, 16, 1], strides: 1, pad: "same" },
+    // whole rows of 64 channels at a time (filter gradient at unit stride), with their edges
+    { x: [2, 6, 11, 80], f: [3, 3, 80, 1], strides: 1, pad: "valid" },
+    { x: [1, 5, 9, 128], f: [3, 3, 128, 1], strides: 1, pad: asymmetric },
+    { x: [1, 3, 2, 64], f: [3, 3, 64, 1], strides: 1, pad: "same" },
   ];
+  /** The addon, the parameter block and seeded x, filter and dy for a case. */
+  async function direct(c: DwCase, seed: number) {
+    await tf.setBackend("native");
+    const addon = (tf.backend() as NativeBackend).addon;
+    const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
+      c.dilations ?? 1, c.pad as "same", c.rounding, true);
+    const params = convParams(info, info.inChannels);
+    const x = seeded(info.inShape.reduce((a, b) => a * b, 1), seed), f = seeded(c.f.reduce((a, b) => a * b, 1), seed + 1);
+    const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), seed + 2);
+    return { addon, info, params, x, f, dy };
+  }
+
   for (const c of DIRECT) {
     it(`addon.depthwise equals oneDNN: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
-      await tf.setBackend("native");
-      const addon = (tf.backend() as NativeBackend).addon;
-      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides,
-        c.dilations ?? 1, c.pad as "same", c.rounding, true);
-      const params = convParams(info, info.inChannels);
-      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 60), f = seeded(c.f.reduce((a, b) => a * b, 1), 61);
-      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 62);
+      const { addon, params, x, f, dy } = await direct(c, 60);
       const modes = [
         { name: "y", mode: CONV.forward, size: dy.length, in1: x, in2: f },
         { name: "dx", mode: CONV.backwardData, size: x.length, in1: dy, in2: f },
@@ -330,6 +340,35 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     });
   }
 
+  // depthwiseGrad (dx, dFilter, dBias in one sweep) against modes 1 and 2 bit for bit (same taps,
+  // same chunks, same order of summation), for one and two threads, and dBias against Σ dy in doubles.
+  // [4, 33, 32, 32]: 132 output rows cut into 8 chunks of 16–17 rows, several 4-row steps each.
+  for (const c of [...ROUTED, ...DIRECT, { x: [4, 33, 32, 32], f: [3, 3, 32, 1], strides: 1, pad: "same" } as DwCase]) {
+    it(`addon.depthwiseGrad equals modes 1 and 2 for 1 and 2 threads: x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}, dilation ${c.dilations ?? 1}${c.rounding ? `, ${c.rounding}` : ""}`, async () => {
+      const { addon, info, params, x, f, dy } = await direct(c, 70);
+      const C = info.inChannels;
+      const dxRef = new Float32Array(x.length), dWRef = new Float32Array(f.length), dBRef = new Float64Array(C);
+      addon.depthwise(CONV.backwardData, dxRef, dy, f, params);
+      addon.depthwise(CONV.backwardWeights, dWRef, x, dy, params);
+      dy.forEach((v, i) => (dBRef[i % C] += v));
+      const threads = addon.info().threads;
+      try {
+        for (const n of [1, 2]) {
+          addon.setThreads(n);
+          const dx = new Float32Array(x.length).fill(NaN), dW = new Float32Array(f.length).fill(NaN), dB = new Float32Array(C).fill(NaN);
+          addon.depthwiseGrad(dx, dW, dB, dy, x, f, params);
+          assert.deepEqual(dx, dxRef, `dx differs from mode 1 with ${n} threads`);
+          assert.deepEqual(dW, dWRef, `dFilter differs from mode 2 with ${n} threads`);
+          // a float32 running sum over the pixels of each chunk: error grows with their count
+          const { worst, at } = mismatch(dB, Float32Array.from(dBRef), 1e-6 * (dy.length / C), 1e-5);
+          assert.ok(worst <= 1, `dBias ${dB[at]} vs Σ dy ${dBRef[at]} at ${at} with ${n} threads`);
+        }
+      } finally {
+        addon.setThreads(threads);
+      }
+    });
+  }
+
   it("routes multiplier 1 with 16·k channels to the hand-written kernels, everything else to oneDNN", () => {
     const info = (x: number[], f: number[], strides: number, dilation = 1) =>
       tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, dilation, "same", undefined, true);
@@ -341,5 +380,11 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 24], [3, 3, 24, 1], 1)), false);
     assert.equal(handWritten(CONV.backwardData, info([64, 32, 32, 16], [3, 3, 16, 2], 1)), false);
     assert.equal(handWritten(CONV.forward, info([64, 32, 32, 64], [3, 3, 64, 1], 1, 2)), false);
+    // depthwiseConv2dBias's gradients in one sweep: 32+ channels in 16s, rows 8+ wide or strided
+    assert.equal(oneSweepGradients(info([64, 32, 32, 64], [3, 3, 64, 1], 1)), true);
+    assert.equal(oneSweepGradients(info([64, 16, 16, 64], [3, 3, 64, 1], 2)), true);
+    assert.equal(oneSweepGradients(info([64, 32, 32, 16], [3, 3, 16, 1], 1)), false);
+    assert.equal(oneSweepGradients(info([64, 4, 4, 512], [3, 3, 512, 1], 1)), false);
+    assert.equal(oneSweepGradients(info([64, 15, 13, 24], [3, 3, 24, 1], 1)), false);
   });
 });

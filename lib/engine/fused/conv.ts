@@ -1,7 +1,7 @@
 /** Convolutions with a bias as one op (the bias added in the convolution's epilogue). */
 import { tf } from "../tf.js";
-import { useKernel } from "./dispatch.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS } from "./names.js";
+import { runKernels, useKernel } from "./dispatch.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "./names.js";
 
 type Pad = number | "same" | "valid";
 
@@ -20,7 +20,9 @@ export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1
 
 /**
  * depthwiseConv2d(x, filter) + bias, filter [kh, kw, C, 1], bias [C]: as {@link conv2dBias}, for
- * the depthwise convolution with channel multiplier 1.
+ * the depthwise convolution with channel multiplier 1. On backends with a kernel for all three
+ * gradients at once, that one runs instead (one pass over dy; dx is then computed even when
+ * not asked for).
  */
 export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
   checkBias("depthwiseConv2dBias", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);
@@ -60,6 +62,21 @@ function biasGradient(kernelName: string, input: string, filter: string, extra: 
 }
 
 const conv2dBiasGradient = biasGradient(CONV2D_BIAS, "Conv2DBackpropInput", "Conv2DBackpropFilter", { dataFormat: "NHWC" });
-const depthwiseBiasGradient = biasGradient(DEPTHWISE_CONV2D_BIAS, "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter", {
+const depthwiseSeparateGradients = biasGradient(DEPTHWISE_CONV2D_BIAS, "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter", {
   dilations: 1,
 });
+
+function depthwiseBiasGradient(): tf.GradConfig {
+  const separate = depthwiseSeparateGradients();
+  return {
+    ...separate,
+    gradFunc: (dy, saved, attrs) => {
+      if (!tf.getKernel(DEPTHWISE_CONV2D_BIAS_GRAD, tf.getBackend())) return separate.gradFunc(dy, saved, attrs);
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      // One kernel gives all three, run here and not inside the per-input closures: tfjs runs
+      // each closure in its own tidy, which would dispose the others.
+      const [dx, dfilter, dbias] = runKernels(DEPTHWISE_CONV2D_BIAS_GRAD, { dy: dy as tf.Tensor, x, filter }, { ...(attrs as tf.NamedAttrMap), dilations: 1 });
+      return { x: () => dx!, filter: () => dfilter!, bias: () => dbias! };
+    },
+  };
+}

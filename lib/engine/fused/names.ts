@@ -14,6 +14,7 @@ export const RESIDUAL_SCALED = "ClueResidualScaled";
 export const RESIDUAL_GRAD = "ClueResidualGrad";
 export const CONV2D_BIAS = "ClueConv2DBias";
 export const DEPTHWISE_CONV2D_BIAS = "ClueDepthwiseConv2DBias";
+export const DEPTHWISE_CONV2D_BIAS_GRAD = "ClueDepthwiseConv2DBiasGrad";
 export const SOFT_AGGREGATE = "ClueSoftAggregate";
 export const SOFT_AGGREGATE_GRAD = "ClueSoftAggregateGrad";
 export const CLUSTER_ASSIGN = "ClueClusterAssign";

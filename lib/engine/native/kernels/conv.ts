@@ -4,7 +4,7 @@
  * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS } from "../../fused/names.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
@@ -63,7 +63,9 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwi
  * stride 1, 1.2–1.8× at stride 2. Forward: 1.1–1.2× at 16 channels, about even (0.94–1.15×) on
  * rows 8–32 wide, 0.7–0.8× on rows 4 wide (kept on oneDNN), 1.25–2× at stride 2. Filter
  * gradient: 0.6–1.07× at stride 1 (kept on oneDNN), 1.2–1.6× at stride 2. Channel counts that
- * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN.
+ * are not a multiple of 16 leave a scalar remainder (0.5–0.75×): oneDNN. (Since whole rows of
+ * 64 channels are done at once, the filter gradient at stride 1 measured 1.45× on [32,32,64],
+ * 1.07× on [16,16,128], 0.87× on [8,8,256] on a loaded machine: not re-routed yet.)
  */
 export function handWritten(mode: number, info: Info): boolean {
   if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0) return false;
@@ -173,6 +175,43 @@ const convWithBias = (name: string, depthwise: boolean) =>
     return runConv(backend, CONV.forward, convInfo(x!.shape, filter!.shape, attrs, depthwise), depthwise, x!, filter!, bias);
   });
 
+/**
+ * Whether depthwiseConv2dBias's three gradients come from one sweep over dy (depthwise.cc's
+ * depthwiseGrad) rather than the separate kernels as routed plus a Sum: where it measured faster
+ * (`npm run bench -- depthwise`, batch 64, 2 threads, separate / one sweep, two runs on a loaded
+ * machine): 1.3–1.45× on [32,32,64], 1.4–1.7× on [16,16,128], 1.3–1.5× on [8,8,256], 0.96–1.1× at
+ * stride 2; not on 16 channels (0.9–1.03×), rows 4 wide (0.7–1.6×, too noisy to call) or channel
+ * counts that are not a multiple of 16 (0.3×).
+ */
+export function oneSweepGradients(info: Info): boolean {
+  if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0 || info.inChannels < 32) return false;
+  if (info.dilationHeight > 1 || info.dilationWidth > 1) return false;
+  return info.strideHeight > 1 || info.strideWidth > 1 || info.outWidth >= 8;
+}
+
+/**
+ * The three gradients of depthwiseConv2dBias (dx, dFilter, dBias): one sweep over dy where
+ * {@link oneSweepGradients} says so (dy read once instead of three times), else the data and
+ * filter gradient kernels as routed and a sum over dy's pixels (what tfjs' gradients would run).
+ */
+export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, ({ dy, x, filter }, backend, attrs) => {
+  if (!floats(dy, x, filter)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GRAD}: dy, x and filter must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  if (!oneSweepGradients(info)) {
+    const dBias = backend.alloc(info.inChannels, "float32");
+    backend.addon.reduce(0, dBias, backend.values(dy!), 1, sizeOf(dy!.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
+    return [
+      runConv(backend, CONV.backwardData, info, true, dy!, filter!), runConv(backend, CONV.backwardWeights, info, true, x!, dy!),
+      backend.output(dBias, [info.inChannels], "float32"),
+    ];
+  }
+  const dx = backend.alloc(sizeOf(x!.shape), "float32");
+  const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
+  const dBias = backend.alloc(info.inChannels, "float32");
+  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), convParams(info, info.inChannels));
+  return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
+});
+
 function poolInfo(xShape: number[], attrs: Attrs) {
   return tf.backend_util.computePool2DInfo(
     xShape as Shape4,
@@ -222,6 +261,6 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
 
 export const convKernels: tf.KernelConfig[] = [
   conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
-  fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true),
+  fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true), depthwiseConv2DBiasGrad,
   poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
 ];
