@@ -1,0 +1,117 @@
+// The nearest-center kernel: for a block of normalised points, the index of the most similar
+// normalised center, without storing the similarities. The GEMM + argmax composition it replaces
+// spends its time storing and re-reading a points × centers block for a short inner dimension
+// (16 FMAs per similarity in CLUE_nano); here the points lie across the lanes of a vector (one
+// point per lane, transposed), each center is a broadcast, and every lane keeps its running
+// maximum and index in registers. Compiled for AVX-512 and for AVX2 + FMA (nearest_body.h, once
+// per instruction set), chosen at load time like small_gemm.cc.
+#include "nearest.h"
+
+#include <algorithm>
+#include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLUE_NEAREST_SIMD 1
+#include <immintrin.h>
+#endif
+
+namespace clue {
+
+#ifdef CLUE_NEAREST_SIMD
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+namespace avx512 {
+using V = __m512;
+using IV = __m512i;
+constexpr int W = 16;
+// kRows·kCenters accumulators + the points + each row's best and index: 23 of 32 registers.
+#ifndef CLUE_NEAREST_ROWS
+#define CLUE_NEAREST_ROWS 2
+#endif
+#ifndef CLUE_NEAREST_CENTERS
+#define CLUE_NEAREST_CENTERS 8
+#endif
+constexpr int kRows = CLUE_NEAREST_ROWS;
+constexpr int kCenters = CLUE_NEAREST_CENTERS;
+static inline V zero() { return _mm512_setzero_ps(); }
+static inline IV izero() { return _mm512_setzero_si512(); }
+static inline V bcast(float x) { return _mm512_set1_ps(x); }
+static inline V load(const float* p) { return _mm512_loadu_ps(p); }
+static inline void store(float* p, V x) { _mm512_storeu_ps(p, x); }
+static inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
+static inline V vsqrt(V x) { return _mm512_sqrt_ps(x); }
+static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+static inline void take(V& best, IV& at, V s, int32_t j) {
+  const __mmask16 gt = _mm512_cmp_ps_mask(s, best, _CMP_GT_OQ);  // false for a NaN either side
+  best = _mm512_mask_mov_ps(best, gt, s);
+  at = _mm512_mask_set1_epi32(at, gt, j);
+}
+static inline void storeIndex(int32_t* p, IV x) { _mm512_storeu_si512(p, x); }
+#include "nearest_body.h"
+}  // namespace avx512
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+using V = __m256;
+using IV = __m256i;
+constexpr int W = 8;
+// 16 registers: 8 accumulators, the points, best, index, a broadcast and a mask.
+constexpr int kRows = 1;
+constexpr int kCenters = 8;
+static inline V zero() { return _mm256_setzero_ps(); }
+static inline IV izero() { return _mm256_setzero_si256(); }
+static inline V bcast(float x) { return _mm256_set1_ps(x); }
+static inline V load(const float* p) { return _mm256_loadu_ps(p); }
+static inline void store(float* p, V x) { _mm256_storeu_ps(p, x); }
+static inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
+static inline V vsqrt(V x) { return _mm256_sqrt_ps(x); }
+static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+static inline void take(V& best, IV& at, V s, int32_t j) {
+  const V gt = _mm256_cmp_ps(s, best, _CMP_GT_OQ);  // false for a NaN either side
+  best = _mm256_blendv_ps(best, s, gt);
+  at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(_mm256_set1_epi32(j)), gt));
+}
+static inline void storeIndex(int32_t* p, IV x) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), x); }
+#include "nearest_body.h"
+}  // namespace avx2
+#pragma GCC pop_options
+
+// 2: AVX-512, 1: AVX2 + FMA, 0: neither. CLUE_NEAREST_ISA caps it (a build that tests the AVX2
+// path on an AVX-512 machine).
+#ifndef CLUE_NEAREST_ISA
+#define CLUE_NEAREST_ISA 2
+#endif
+static int detectIsa() {
+  __builtin_cpu_init();
+  if (CLUE_NEAREST_ISA >= 2 && __builtin_cpu_supports("avx512f")) return 2;
+  if (CLUE_NEAREST_ISA >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+  return 0;
+}
+static const int kIsa = detectIsa();
+
+int nearestLanes() { return kIsa == 2 ? avx512::W : kIsa == 1 ? avx2::W : 0; }
+
+void nearestNormalized(float* t, int64_t ld, const float* rows, int64_t n, int64_t d, float eps) {
+  if (kIsa == 2) avx512::normalized(t, ld, rows, n, d, eps);
+  else if (kIsa == 1) avx2::normalized(t, ld, rows, n, d, eps);
+}
+
+void nearestBlock(int32_t* index, const float* xt, int64_t ldx, int64_t rows, const float* ct, int64_t ldc, int64_t m, int64_t d) {
+  if (kIsa == 2) avx512::block(index, xt, ldx, rows, ct, ldc, m, d);
+  else if (kIsa == 1) avx2::block(index, xt, ldx, rows, ct, ldc, m, d);
+}
+
+#else
+
+int nearestLanes() { return 0; }
+void nearestNormalized(float*, int64_t, const float*, int64_t, int64_t, float) {}
+void nearestBlock(int32_t*, const float*, int64_t, int64_t, const float*, int64_t, int64_t, int64_t) {}
+
+#endif
+
+}  // namespace clue
