@@ -4,7 +4,7 @@
 // (16 FMAs per similarity in CLUE_nano); here the points lie across the lanes of a vector (one
 // point per lane, transposed), each center is a broadcast, and every lane keeps its running
 // maximum and index in registers. Compiled for AVX-512 and for AVX2 + FMA (nearest_body.h, once
-// per instruction set), chosen at load time like small_gemm.cc.
+// per instruction set), on the instruction set small_gemm.cc chose at load time.
 #include "nearest.h"
 
 #include "gemm.h"
@@ -79,29 +79,23 @@ static inline void storeIndex(int32_t* p, IV x) { _mm256_storeu_si256(reinterpre
 }  // namespace avx2
 #pragma GCC pop_options
 
-// 2: AVX-512, 1: AVX2 + FMA, 0: neither. CLUE_NEAREST_ISA caps it (a build that tests the AVX2
-// path on an AVX-512 machine).
-#ifndef CLUE_NEAREST_ISA
-#define CLUE_NEAREST_ISA 2
-#endif
-static int detectIsa() {
-  __builtin_cpu_init();
-  if (CLUE_NEAREST_ISA >= 2 && __builtin_cpu_supports("avx512f")) return 2;
-  if (CLUE_NEAREST_ISA >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-  return 0;
+// The small GEMM's instruction set (its packing transposes our blocks), read at each call: a
+// static here could be initialised before small_gemm.cc's.
+int nearestLanes() {
+  const int isa = smallGemmIsa();
+  return isa == 2 ? avx512::W : isa == 1 ? avx2::W : 0;
 }
-static const int kIsa = detectIsa();
-
-int nearestLanes() { return kIsa == 2 ? avx512::W : kIsa == 1 ? avx2::W : 0; }
 
 void nearestNormalized(float* t, int64_t ld, const float* rows, int64_t n, int64_t d, float eps) {
-  if (kIsa == 2) avx512::normalized(t, ld, rows, n, d, eps);
-  else if (kIsa == 1) avx2::normalized(t, ld, rows, n, d, eps);
+  const int isa = smallGemmIsa();
+  if (isa == 2) avx512::normalized(t, ld, rows, n, d, eps);
+  else if (isa == 1) avx2::normalized(t, ld, rows, n, d, eps);
 }
 
 void nearestBlock(int32_t* index, const float* xt, int64_t ldx, int64_t rows, const float* ct, int64_t ldc, int64_t m, int64_t d) {
-  if (kIsa == 2) avx512::block(index, xt, ldx, rows, ct, ldc, m, d);
-  else if (kIsa == 1) avx2::block(index, xt, ldx, rows, ct, ldc, m, d);
+  const int isa = smallGemmIsa();
+  if (isa == 2) avx512::block(index, xt, ldx, rows, ct, ldc, m, d);
+  else if (isa == 1) avx2::block(index, xt, ldx, rows, ct, ldc, m, d);
 }
 
 #else
