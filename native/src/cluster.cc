@@ -126,7 +126,8 @@ void nearestCenter(const Args& args) {
   int64_t tiles = (n + block - 1) / block;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {
     const int64_t ldc = lanes ? (m + lanes - 1) / lanes * lanes : m;
-    std::vector<float> xn(size_t(block * d)), cn(size_t(ldc * d)), sim(lanes ? 0 : size_t(block * m));
+    // cn: the normalised centers, transposed ([d][ldc]) for either path; rowMajor and sim: the GEMM path's.
+    std::vector<float> xn(size_t(block * d)), cn(size_t(ldc * d)), rowMajor(lanes ? 0 : size_t(m * d)), sim(lanes ? 0 : size_t(block * m));
     int64_t normalisedGroup = -1;
     for (int64_t q = q0; q < q1; q++) {
       int64_t g = q / tiles, i0 = (q % tiles) * block, rows = std::min(n, i0 + block) - i0;
@@ -134,8 +135,6 @@ void nearestCenter(const Args& args) {
         if (lanes) {
           nearestNormalized(cn.data(), ldc, c + g * m * d, m, d, kNormEps);
         } else {
-          // Transposed for the GEMM: cn[k·m + j].
-          std::vector<float> rowMajor(size_t(m * d));
           normalizeRows(rowMajor.data(), c + g * m * d, 0, m, d, kNormEps);
           for (int64_t j = 0; j < m; j++)
             for (int64_t k = 0; k < d; k++) cn[size_t(k * m + j)] = rowMajor[size_t(j * d + k)];
