@@ -108,12 +108,13 @@ CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
 }
 
 /**
- * nearestCenter(index, x, centers, groups, n, m, d): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
+ * nearestCenter(index, x, centers, groups, n, m, d[, viaGemm]): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
  * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). Each
  * chunk normalises a group's centers once; with the nearest-center kernel (nearest.cc), a block
  * of points is normalised and transposed, one point per vector lane, and swept against all
  * centers with each point's running maximum in registers. Without it (no AVX2), a block's
- * similarities are one small GEMM (gemm.h), then an argmax per row while the block is in cache.
+ * similarities are one small GEMM (gemm.h), then an argmax per row while the block is in cache;
+ * a true `viaGemm` takes that path anyway (the benchmark and tests compare the two).
  */
 void nearestCenter(const Args& args) {
   int64_t groups = args.integer(3), n = args.integer(4), m = args.integer(5), d = args.integer(6);
@@ -121,7 +122,8 @@ void nearestCenter(const Args& args) {
   const float* x = args.f32(1, size_t(groups * n * d));
   const float* c = args.f32(2, size_t(groups * m * d));
   if (m <= 0 && groups * n > 0) throw Error("nearestCenter: there are no centers to choose from (M = 0)");
-  const int64_t lanes = nearestLanes();
+  const bool viaGemm = args.count() > 7 && !args.isNull(7) && args.integer(7) != 0;
+  const int64_t lanes = viaGemm ? 0 : nearestLanes();
   const int64_t block = 64;  // a multiple of every lane count
   int64_t tiles = (n + block - 1) / block;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {

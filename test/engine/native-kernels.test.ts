@@ -225,6 +225,30 @@ describe("native kernels against the cpu backend", () => {
   }
 });
 
+describe("nearestCenter's lane kernel (native/src/nearest.cc) against its GEMM + argmax path", () => {
+  it("picks the same winners on CLUE_nano's pooling shapes (pooled centers, planted duplicates) and ragged ones", async () => {
+    await loadBackend("native");
+    await tf.setBackend("native");
+    const addon = (tf.backend() as NativeBackend).addon;
+    // [groups, grid side, pooled side, d]: centers are window means of the points, as cluster pooling makes them.
+    for (const [g, side, out, d] of [[4, 32, 16, 16], [4, 16, 8, 32], [4, 8, 4, 64], [3, 15, 5, 7], [2, 9, 3, 1]] as const) {
+      const n = side * side, m = out * out, k = side / out;
+      const x = seeded(g * n * d, 200 + d);
+      const c = new Float32Array(g * m * d);
+      for (let q = 0; q < g; q++)
+        for (let i = 0; i < side; i++)
+          for (let j = 0; j < side; j++)
+            for (let p = 0; p < d; p++) c[((q * out + Math.floor(i / k)) * out + Math.floor(j / k)) * d + p]! += x[((q * side + i) * side + j) * d + p]!;
+      if (m > 9) c.copyWithin(9 * d, 2 * d, 3 * d); // center 9 repeats center 2 (a tie across blocks of 8)
+      const kernel = new Int32Array(g * n).fill(-1), viaGemm = new Int32Array(g * n).fill(-1);
+      addon.nearestCenter(kernel, x, c, g, n, m, d);
+      addon.nearestCenter(viaGemm, x, c, g, n, m, d, 1);
+      const differ = kernel.findIndex((v, i) => v !== viaGemm[i]);
+      assert.equal(differ, -1, `[${g}, ${n}, ${d}] → ${m}: point ${differ} gets ${kernel[differ]} from the kernel, ${viaGemm[differ]} from the GEMM path`);
+    }
+  });
+});
+
 describe("native backend memory", () => {
   before(async () => {
     await loadBackend("native");
