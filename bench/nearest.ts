@@ -5,7 +5,8 @@
  * three cluster-pooling calls (batch 64) and a ragged shape. The two are called alternately on
  * the same inputs in one run; each figure is the median of `reps` calls after two warm-ups, and
  * the ratio is the GEMM path's median over the kernel's (> 1: kernel faster). Also reported: how
- * many winners differ (0 expected: both sum each similarity in the same order).
+ * many winners differ (0 expected: both sum each similarity as one FMA chain in the same order;
+ * only the norms' roundings can differ, which moves a winner only at a tie within an ulp or so).
  */
 import { loadAddon } from "../lib/engine/native/addon.js";
 import type { BenchOptions } from "./types.js";
