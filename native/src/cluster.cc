@@ -5,6 +5,7 @@
 
 #include "gemm.h"
 #include "kernels.h"
+#include "nearest.h"
 #include "parallel.h"
 
 namespace clue {
@@ -107,10 +108,13 @@ CLUE_HOT static int32_t firstMax(const float* v, int64_t m) {
 }
 
 /**
- * nearestCenter(index, x, centers, groups, n, m, d): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
- * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). A block
- * of points' similarities to all centers is one small GEMM (gemm.h) against the normalised,
- * transposed centers, then an argmax per row while the block is in cache.
+ * nearestCenter(index, x, centers, groups, n, m, d[, viaGemm]): index[g, i] = argmax_j cos(x[g, i], centers[g, j])
+ * (rows normalised as F.normalize does; the first of equal maxima wins, as argmax does). Each
+ * chunk normalises a group's centers once; with the nearest-center kernel (nearest.cc), a block
+ * of points is normalised and transposed, one point per vector lane, and swept against all
+ * centers with each point's running maximum in registers. Without it (no AVX2), a block's
+ * similarities are one small GEMM (gemm.h), then an argmax per row while the block is in cache;
+ * a true `viaGemm` takes that path anyway (the benchmark and tests compare the two).
  */
 void nearestCenter(const Args& args) {
   int64_t groups = args.integer(3), n = args.integer(4), m = args.integer(5), d = args.integer(6);
@@ -118,21 +122,34 @@ void nearestCenter(const Args& args) {
   const float* x = args.f32(1, size_t(groups * n * d));
   const float* c = args.f32(2, size_t(groups * m * d));
   if (m <= 0 && groups * n > 0) throw Error("nearestCenter: there are no centers to choose from (M = 0)");
-  const int64_t block = 64;
+  const bool viaGemm = args.count() > 7 && !args.isNull(7) && args.integer(7) != 0;
+  const int64_t lanes = viaGemm ? 0 : nearestLanes();
+  const int64_t block = 64;  // a multiple of every lane count
   int64_t tiles = (n + block - 1) / block;
   parallel_for(groups * tiles, std::max<int64_t>(1, kGrain / std::max<int64_t>(block * m, 1)), [&](int64_t q0, int64_t q1) {
-    std::vector<float> xn(size_t(block * d)), cn(size_t(m * d)), ct(size_t(m * d)), sim(size_t(block * m));
+    const int64_t ldc = lanes ? (m + lanes - 1) / lanes * lanes : m;
+    // cn: the normalised centers, transposed ([d][ldc]) for either path; rowMajor and sim: the GEMM path's.
+    std::vector<float> xn(size_t(block * d)), cn(size_t(ldc * d)), rowMajor(lanes ? 0 : size_t(m * d)), sim(lanes ? 0 : size_t(block * m));
     int64_t normalisedGroup = -1;
     for (int64_t q = q0; q < q1; q++) {
       int64_t g = q / tiles, i0 = (q % tiles) * block, rows = std::min(n, i0 + block) - i0;
       if (g != normalisedGroup) {
-        normalizeRows(cn.data(), c + g * m * d, 0, m, d, kNormEps);
-        for (int64_t j = 0; j < m; j++)
-          for (int64_t k = 0; k < d; k++) ct[size_t(k * m + j)] = cn[size_t(j * d + k)];
+        if (lanes) {
+          nearestNormalized(cn.data(), ldc, c + g * m * d, m, d, kNormEps);
+        } else {
+          normalizeRows(rowMajor.data(), c + g * m * d, 0, m, d, kNormEps);
+          for (int64_t j = 0; j < m; j++)
+            for (int64_t k = 0; k < d; k++) cn[size_t(k * m + j)] = rowMajor[size_t(j * d + k)];
+        }
         normalisedGroup = g;
       }
+      if (lanes) {
+        nearestNormalized(xn.data(), block, x + (g * n + i0) * d, rows, d, kNormEps);
+        nearestBlock(index + g * n + i0, xn.data(), block, rows, cn.data(), ldc, m, d);
+        continue;
+      }
       normalizeRows(xn.data(), x + (g * n + i0) * d, 0, rows, d, kNormEps);
-      gemm(Gemm{false, false, rows, m, d, d, m, m, xn.data(), ct.data(), sim.data()});
+      gemm(Gemm{false, false, rows, m, d, d, m, m, xn.data(), cn.data(), sim.data()});
       for (int64_t p = 0; p < rows; p++) index[g * n + i0 + p] = firstMax(sim.data() + p * m, m);
     }
   });

@@ -26,4 +26,17 @@ void gemm(const Gemm& g, bool accumulate = false);
  */
 bool smallGemm(const Gemm& g, bool accumulate);
 
+/**
+ * The instruction set the hand-written kernels run on: 2 AVX-512, 1 AVX2 + FMA, 0 neither (they
+ * are not built or this CPU lacks both). Detected once at load time; CLUE_SMALL_GEMM_ISA caps it.
+ */
+int smallGemmIsa();
+
+/**
+ * dst[p·ld + j] = src[j·sj + p] for p < k, j < n, and zeros for n ≤ j < ld: the hand-written
+ * kernel's packing of a transposed B (8×8 blocks transposed in registers), for other kernels
+ * that want rows as columns. Returns false (and does nothing) where smallGemm would.
+ */
+bool packTransposedPanel(float* dst, int64_t ld, const float* src, int64_t sj, int64_t k, int64_t n);
+
 }  // namespace clue

@@ -71,6 +71,8 @@ static int detectIsa() {
 }
 static const int kIsa = detectIsa();
 
+int smallGemmIsa() { return kIsa; }
+
 bool smallGemm(const Gemm& g, bool accumulate) {
   switch (kIsa) {
     case 2: avx512::run(g, accumulate); return true;
@@ -79,9 +81,19 @@ bool smallGemm(const Gemm& g, bool accumulate) {
   }
 }
 
+bool packTransposedPanel(float* dst, int64_t ld, const float* src, int64_t sj, int64_t k, int64_t n) {
+  switch (kIsa) {
+    case 2: avx512::packTransposed(dst, ld, src, sj, k, n); return true;
+    case 1: avx2::packTransposed(dst, ld, src, sj, k, n); return true;
+    default: return false;
+  }
+}
+
 #else
 
 bool smallGemm(const Gemm&, bool) { return false; }
+int smallGemmIsa() { return 0; }
+bool packTransposedPanel(float*, int64_t, const float*, int64_t, int64_t, int64_t) { return false; }
 
 #endif
 

@@ -130,6 +130,39 @@ const CASES: Array<{ name: string; run: () => tf.Tensor[] }> = [
         nearestCenter(t([2, 9, 4], 84) as tf.Tensor3D, t([2, 1, 4], 85) as tf.Tensor3D),
       ];
     } },
+  { name: "fused nearestCenter, the lane kernel's edges: center counts around its blocks of 8, point counts around its vectors of 8 and 16, d = 1 (ties everywhere), one point", run: () => {
+      const out: tf.Tensor[] = [];
+      // [groups, points, centers, d]: m = 7 (one short block), 8, 9 and 17 (a tail of 1), 33; n = 1, 8, 15, 16, 17, 31, 33, 64, 65
+      for (const [g, n, m, d] of [[2, 17, 7, 16], [1, 33, 8, 16], [2, 31, 9, 32], [1, 65, 17, 3], [3, 16, 33, 64], [2, 15, 12, 1], [1, 1, 5, 2], [1, 64, 1, 16], [2, 8, 9, 7]]) {
+        out.push(nearestCenter(t([g!, n!, d!], 90 + n! + d!) as tf.Tensor3D, t([g!, m!, d!], 91 + m! + d!) as tf.Tensor3D));
+      }
+      return out;
+    } },
+  { name: "fused nearestCenter on CLUE_nano's pooling shape: pooled centers with planted duplicates, points equal to centers, zero and NaN points, NaN centers", run: () => {
+      // Points on a 32×32 grid, centers their 2×2 means (cluster pooling to 16×16), made in plain arithmetic so both backends get the same bits.
+      const [g, side, d] = [2, 32, 16], half = side / 2, n = side * side, m = half * half;
+      const x = seeded(g * n * d, 95, -1, 1), c = new Float32Array(g * m * d);
+      for (let q = 0; q < g; q++)
+        for (let i = 0; i < half; i++)
+          for (let j = 0; j < half; j++)
+            for (let k = 0; k < d; k++) {
+              let s = 0;
+              for (const [di, dj] of [[0, 0], [0, 1], [1, 0], [1, 1]]) s += x[((q * side + 2 * i + di!) * side + 2 * j + dj!) * d + k]!;
+              c[((q * half + i) * half + j) * d + k] = s / 4;
+            }
+      const row = (a: Float32Array, i: number) => a.subarray(i * d, (i + 1) * d);
+      // Duplicates within a block of 8, across a block boundary, far apart, and the last center repeating the first.
+      for (const q of [0, 1])
+        for (const [from, to] of [[13, 14], [7, 8], [3, 200], [0, 255], [100, 250]]) row(c, q * m + to!).set(row(c, q * m + from!));
+      // Points that are exactly a duplicated center (similarity 1 twice), zero points, NaN points.
+      for (const [i, j] of [[5, 14], [300, 8], [301, 200], [700, 255], [1023, 250]]) row(x, n + i!).set(row(c, m + j!));
+      for (const i of [6, 17, 40]) row(x, i).fill(0);
+      row(x, n + 33)[4] = NaN;
+      const cNaN = Float32Array.from(c);
+      row(cNaN, 0)[2] = NaN; // group 0: center 0 is NaN for every point, so every point picks it
+      row(cNaN, m + 77)[5] = NaN; // group 1: a later NaN center never wins
+      return [nearestCenter(tf.tensor3d(x, [g, n, d]), tf.tensor3d(c, [g, m, d])), nearestCenter(tf.tensor3d(x, [g, n, d]), tf.tensor3d(cNaN, [g, m, d]))];
+    } },
   { name: "conv2d: dilation, explicit asymmetric padding, ceil rounding, fused bias + relu", run: () => {
       const x = t([2, 9, 8, 3], 25), w = t([3, 3, 3, 4], 26), dw = t([3, 3, 3, 2], 27), bias = t([4], 28);
       return [
@@ -190,6 +223,30 @@ describe("native kernels against the cpu backend", () => {
       });
     });
   }
+});
+
+describe("nearestCenter's lane kernel (native/src/nearest.cc) against its GEMM + argmax path", () => {
+  it("picks the same winners on CLUE_nano's pooling shapes (pooled centers, planted duplicates) and ragged ones", async () => {
+    await loadBackend("native");
+    await tf.setBackend("native");
+    const addon = (tf.backend() as NativeBackend).addon;
+    // [groups, grid side, pooled side, d]: centers are window means of the points, as cluster pooling makes them.
+    for (const [g, side, out, d] of [[4, 32, 16, 16], [4, 16, 8, 32], [4, 8, 4, 64], [3, 15, 5, 7], [2, 9, 3, 1]] as const) {
+      const n = side * side, m = out * out, k = side / out;
+      const x = seeded(g * n * d, 200 + d);
+      const c = new Float32Array(g * m * d);
+      for (let q = 0; q < g; q++)
+        for (let i = 0; i < side; i++)
+          for (let j = 0; j < side; j++)
+            for (let p = 0; p < d; p++) c[((q * out + Math.floor(i / k)) * out + Math.floor(j / k)) * d + p]! += x[((q * side + i) * side + j) * d + p]!;
+      if (m > 9) c.copyWithin(9 * d, 2 * d, 3 * d); // center 9 repeats center 2 (a tie across blocks of 8)
+      const kernel = new Int32Array(g * n).fill(-1), viaGemm = new Int32Array(g * n).fill(-1);
+      addon.nearestCenter(kernel, x, c, g, n, m, d);
+      addon.nearestCenter(viaGemm, x, c, g, n, m, d, 1);
+      const differ = kernel.findIndex((v, i) => v !== viaGemm[i]);
+      assert.equal(differ, -1, `[${g}, ${n}, ${d}] → ${m}: point ${differ} gets ${kernel[differ]} from the kernel, ${viaGemm[differ]} from the GEMM path`);
+    }
+  });
 });
 
 describe("native backend memory", () => {

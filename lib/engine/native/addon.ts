@@ -40,7 +40,8 @@ export interface NativeAddon {
   geluGrad(dx: F32, dy: F32, x: F32): void;
   l2Normalize(y: F32, x: F32, rows: number, cols: number, eps: number): void;
   l2NormalizeGrad(dx: F32, dy: F32, x: F32, rows: number, cols: number, eps: number): void;
-  nearestCenter(index: Int32Array, x: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
+  /** `viaGemm` 1: the GEMM + argmax path even where the lane kernel runs (benchmarks and tests compare them). */
+  nearestCenter(index: Int32Array, x: F32, centers: F32, groups: number, n: number, m: number, d: number, viaGemm?: 0 | 1): void;
   clusterMean(out: F32, counts: F32, index: Int32Array, values: F32, centers: F32, groups: number, n: number, m: number, d: number): void;
   clusterMeanGrad(dValues: F32, dCenters: F32, dy: F32, index: Int32Array, counts: F32, groups: number, n: number, m: number, d: number): void;
   adamw(param1: F32, m1: F32, v1: F32, param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
