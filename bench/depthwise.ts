@@ -13,6 +13,7 @@
 import { tf } from "../lib/engine/index.js";
 import { loadAddon } from "../lib/engine/native/addon.js";
 import { CONV, convParams, handWritten, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
+import { alternatingMedians, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 const MODES = ["forward", "data gradient", "filter gradient"] as const;
@@ -43,14 +44,6 @@ export interface GradientsRow {
   used: boolean;
 }
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${args[i + 1] ?? "nothing"}`);
-  return value;
-}
-
 function seededValues(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
@@ -60,8 +53,6 @@ function seededValues(n: number, seed: number): Float32Array {
   }
   return a;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 export async function run({ json, args }: BenchOptions): Promise<void> {
   const load = loadAddon();
@@ -86,42 +77,25 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       const size = mode === 0 ? dy.length : mode === 1 ? x.length : f.length;
       const [in1, in2] = mode === 0 ? [x, f] : mode === 1 ? [dy, f] : [x, dy];
       const reference = new Float32Array(size), mine = new Float32Array(size);
-      const tOld: number[] = [], tNew: number[] = [];
-      for (let r = 0; r < reps + 2; r++) {
-        let t0 = performance.now();
-        addon.conv(mode, reference, in1, in2, params);
-        const old = performance.now() - t0;
-        t0 = performance.now();
-        addon.depthwise(mode, mine, in1, in2, params);
-        const now = performance.now() - t0;
-        if (r >= 2) {
-          tOld.push(old);
-          tNew.push(now);
-        }
-      }
+      const [onednn, handwritten] = alternatingMedians(reps, [
+        () => addon.conv(mode, reference, in1, in2, params),
+        () => addon.depthwise(mode, mine, in1, in2, params),
+      ]);
       let diff = 0;
       for (let i = 0; i < size; i++) diff = Math.max(diff, Math.abs(mine[i]! - reference[i]!) / (1 + Math.abs(reference[i]!)));
-      const onednn = median(tOld), handwritten = median(tNew);
       rows.push({ shape: [n, h, w, c], stride: s, mode: MODES[mode]!, onednn_ms: onednn, handwritten_ms: handwritten, ratio: onednn / handwritten, max_rel_diff: diff });
     }
     const dx = new Float32Array(x.length), dW = new Float32Array(f.length), dB = new Float32Array(c);
     const routed = (mode: number) => (handWritten(mode, info) ? addon.depthwise : addon.conv);
-    const tSeparate: number[] = [], tCombined: number[] = [];
-    for (let r = 0; r < reps + 2; r++) {
-      let t0 = performance.now();
-      routed(CONV.backwardData)(CONV.backwardData, dx, dy, f, params);
-      routed(CONV.backwardWeights)(CONV.backwardWeights, dW, x, dy, params);
-      addon.reduce(0, dB, dy, 1, n * ho * wo, c);  // op 0: sum (reduce.cc)
-      const separate = performance.now() - t0;
-      t0 = performance.now();
-      addon.depthwiseGrad(dx, dW, dB, dy, x, f, params);
-      const combined = performance.now() - t0;
-      if (r >= 2) {
-        tSeparate.push(separate);
-        tCombined.push(combined);
-      }
-    }
-    gradients.push({ shape: [n, h, w, c], stride: s, separate_ms: median(tSeparate), combined_ms: median(tCombined), ratio: median(tSeparate) / median(tCombined), used: oneSweepGradients(info) });
+    const [separate, combined] = alternatingMedians(reps, [
+      () => {
+        routed(CONV.backwardData)(CONV.backwardData, dx, dy, f, params);
+        routed(CONV.backwardWeights)(CONV.backwardWeights, dW, x, dy, params);
+        addon.reduce(0, dB, dy, 1, n * ho * wo, c); // op 0: sum (reduce.cc)
+      },
+      () => addon.depthwiseGrad(dx, dW, dB, dy, x, f, params),
+    ]);
+    gradients.push({ shape: [n, h, w, c], stride: s, separate_ms: separate, combined_ms: combined, ratio: separate / combined, used: oneSweepGradients(info) });
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ batch, reps, threads: addon.info().threads, rows, gradients })}\n`);

@@ -9,6 +9,7 @@
  * only the norms' roundings can differ, which moves a winner only at a tie within an ulp or so).
  */
 import { loadAddon } from "../lib/engine/native/addon.js";
+import { alternatingMedians, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One shape: points [groups, n, d] against centers [groups, m, d]. */
@@ -23,14 +24,6 @@ export interface NearestRow {
   ratio: number;
   kernel_gflops: number;
   differing_winners: number;
-}
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(args[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${args[i + 1] ?? "nothing"}`);
-  return value;
 }
 
 function seededNormals(size: number, seed: number): Float32Array {
@@ -51,8 +44,6 @@ function pooled(x: Float32Array, groups: number, side: number, out: number, d: n
   return c;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-
 export async function run({ json, args }: BenchOptions): Promise<void> {
   const load = loadAddon();
   if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
@@ -68,22 +59,12 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     const x = seededNormals(groups * n * d, 1);
     const centers = side % out === 0 ? pooled(x, groups, side, out, d) : seededNormals(groups * m * d, 2);
     const viaGemm = new Int32Array(groups * n), kernel = new Int32Array(groups * n);
-    const tGemm: number[] = [], tKernel: number[] = [];
-    for (let r = 0; r < reps + 2; r++) {
-      let t0 = performance.now();
-      addon.nearestCenter(viaGemm, x, centers, groups, n, m, d, 1);
-      const gemm = performance.now() - t0;
-      t0 = performance.now();
-      addon.nearestCenter(kernel, x, centers, groups, n, m, d);
-      const now = performance.now() - t0;
-      if (r >= 2) {
-        tGemm.push(gemm);
-        tKernel.push(now);
-      }
-    }
+    const [gemmMs, kernelMs] = alternatingMedians(reps, [
+      () => addon.nearestCenter(viaGemm, x, centers, groups, n, m, d, 1),
+      () => addon.nearestCenter(kernel, x, centers, groups, n, m, d),
+    ]);
     let differing = 0;
     for (let i = 0; i < kernel.length; i++) differing += kernel[i] !== viaGemm[i] ? 1 : 0;
-    const gemmMs = median(tGemm), kernelMs = median(tKernel);
     rows.push({ groups, n, m, d, gemm_ms: gemmMs, kernel_ms: kernelMs, ratio: gemmMs / kernelMs, kernel_gflops: (2 * groups * n * m * d) / kernelMs / 1e6, differing_winners: differing });
   }
   if (json) {

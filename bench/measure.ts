@@ -1,0 +1,28 @@
+/** Small helpers the kernel benchmarks share: a numeric option, medians, alternating timings. */
+
+/** `--name N` from the arguments as a positive integer, or `fallback` when absent. */
+export function positiveIntOption(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(args[i + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} needs a positive integer, got ${args[i + 1] ?? "nothing"}`);
+  return value;
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * Calls each of `fns` in turn, `reps` rounds after two warm-up rounds, and returns each one's
+ * median time in ms: alternating in one run, so the machine's load weighs on all alike.
+ */
+export function alternatingMedians(reps: number, fns: Array<() => void>): number[] {
+  const times = fns.map(() => [] as number[]);
+  for (let r = 0; r < reps + 2; r++) {
+    fns.forEach((fn, i) => {
+      const t0 = performance.now();
+      fn();
+      if (r >= 2) times[i]!.push(performance.now() - t0);
+    });
+  }
+  return times.map(median);
+}
