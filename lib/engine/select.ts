@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { quietCpuBanner } from "./backends/activate.js";
 import { cpuLoader } from "./backends/cpu.js";
 import { nativeLoader } from "./backends/native.js";
@@ -6,6 +7,7 @@ import { BACKEND_NAMES, isBackendName, type BackendLoader, type BackendName, typ
 import { wasmLoader } from "./backends/wasm.js";
 import { webgpuLoader } from "./backends/webgpu.js";
 import { EngineError } from "./errors.js";
+import { addonPath } from "./native/addon.js";
 import { tf } from "./tf.js";
 
 /** Loaders in order of preference. */
@@ -88,6 +90,7 @@ async function choose(option: BackendName | undefined): Promise<EngineInfo> {
     const status = await LOADERS[name].load({ forced: false });
     if (status.loaded && status.eligible) {
       await activate(name);
+      warnIfNativeSkipped(passedOver, name);
       return { backend: name, chosenBy: "automatic", status, passedOver };
     }
     passedOver.push(status);
@@ -95,6 +98,19 @@ async function choose(option: BackendName | undefined): Promise<EngineInfo> {
   throw new EngineError(
     `no compute backend could load: ${passedOver.map((s) => `${s.name}: ${s.reason}`).join("; ")}`,
   );
+}
+
+/**
+ * A native addon that is there but was passed over (built from older sources, or failing to
+ * load) leaves the user on a backend several times slower without asking: say so once, with the
+ * reason and the fix. An addon never built is the documented fallback and `cluelab doctor`'s job.
+ */
+function warnIfNativeSkipped(passedOver: BackendStatus[], chosen: BackendName): void {
+  const native = passedOver.find((s) => s.name === "native");
+  if (!native || !existsSync(addonPath())) return;
+  process.emitWarning(`the native backend was passed over: ${native.reason}. Computing on ${chosen} instead, which is slower.`, {
+    code: "CLUELAB_NATIVE_SKIPPED",
+  });
 }
 
 async function activate(name: BackendName): Promise<void> {

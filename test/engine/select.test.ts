@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runModule } from "../helpers/run.js";
 
 // Selection happens once per process, at import: each case is its own Node process.
@@ -18,6 +21,20 @@ describe("backend selection", () => {
     const r = await runModule(importCluelab, { env: { CLUELAB_BACKEND: undefined, CLUELAB_NATIVE_ADDON: "/nonexistent/cluelab-native.node" } });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { backend: "wasm", chosenBy: "automatic", x: [2, 3] });
+  });
+
+  it("falls back to wasm without a word when no addon was built, and warns when one is there but does not load", async () => {
+    const missing = await runModule(importCluelab, { env: { CLUELAB_BACKEND: undefined, CLUELAB_NATIVE_ADDON: "/nonexistent/cluelab-native.node" } });
+    assert.doesNotMatch(missing.stderr, /CLUELAB_NATIVE_SKIPPED/);
+    // A file that is not a shared library stands for a broken build.
+    const dir = await mkdtemp(join(tmpdir(), "cluelab-broken-addon-"));
+    const path = join(dir, "cluelab-native.node");
+    await writeFile(path, "not an ELF file");
+    const broken = await runModule(importCluelab, { env: { CLUELAB_BACKEND: undefined, CLUELAB_NATIVE_ADDON: path } });
+    await rm(dir, { recursive: true, force: true });
+    assert.equal(broken.code, 0, broken.stderr);
+    assert.equal(JSON.parse(broken.stdout).backend, "wasm");
+    assert.match(broken.stderr, /CLUELAB_NATIVE_SKIPPED.*the native backend was passed over: .*Computing on wasm instead/);
   });
 
   it("CLUELAB_BACKEND=native without a loadable addon is an error with the reason", async () => {
