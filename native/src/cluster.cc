@@ -232,11 +232,12 @@ void adamw(const Args& args) {
   double lr = args.number(7), b1 = args.number(8), b2 = args.number(9), eps = args.number(10), wd = args.number(11), t = args.number(12);
   float decay = float(1.0 - lr * wd);
   float c1 = float(1.0 / (1.0 - std::pow(b1, t))), c2 = float(1.0 / std::sqrt(1.0 - std::pow(b2, t)));
-  float fb1 = float(b1), fb2 = float(b2), flr = float(lr), feps = float(eps);
+  // 1 − β in double, then rounded, as PyTorch passes it: 1 − float(0.999) would be 4.7e-5 off.
+  float fb1 = float(b1), fb2 = float(b2), ob1 = float(1.0 - b1), ob2 = float(1.0 - b2), flr = float(lr), feps = float(eps);
   parallel_for(int64_t(n), kGrain, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
-      float mi = fb1 * m[i] + (1.0f - fb1) * g[i];
-      float vi = fb2 * v[i] + (1.0f - fb2) * g[i] * g[i];
+      float mi = fb1 * m[i] + ob1 * g[i];
+      float vi = fb2 * v[i] + ob2 * g[i] * g[i];
       m1[i] = mi;
       v1[i] = vi;
       // √v̂ + ε = √v·c2 + ε, PyTorch's order of operations
