@@ -45,6 +45,72 @@ CLUE_HOT static void layerNormRows(float* __restrict y, float* __restrict mean, 
   }
 }
 
+// Short rows (CLUENet's channels-last maps: C = 16…64). With C a compile-time constant the row
+// sums unroll into a few vector adds and one shuffle tree, with no peel, tail or mask. Same
+// arithmetic as layerNormRows (float sums, two passes), so results match it to rounding.
+template <int C>
+__attribute__((always_inline)) inline void layerNormRowsFixed(float* __restrict y, float* __restrict mean, float* __restrict rstd,
+                                                              const float* __restrict x, const float* __restrict gamma,
+                                                              const float* __restrict beta, int64_t r0, int64_t r1, float eps) {
+  constexpr float inv = 1.0f / float(C);
+  // Blocks of rows, one phase at a time, so the rows' reductions and square roots overlap instead
+  // of forming one long dependency chain per row (the chain, not memory, bounded C = 16).
+  constexpr int64_t kBlock = 16;
+  for (int64_t b0 = r0; b0 < r1; b0 += kBlock) {
+    const int64_t nb = std::min(kBlock, r1 - b0);
+    const float* xb = x + b0 * C;
+    float m[kBlock], rs[kBlock];
+    for (int64_t i = 0; i < nb; i++) {
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int j = 0; j < C; j++) s += xb[i * C + j];
+      m[i] = s * inv;
+    }
+    for (int64_t i = 0; i < nb; i++) {
+      float v = 0.0f;
+#pragma omp simd reduction(+ : v)
+      for (int j = 0; j < C; j++) v += (xb[i * C + j] - m[i]) * (xb[i * C + j] - m[i]);
+      rs[i] = v;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nb; i++) {
+      rs[i] = 1.0f / std::sqrt(rs[i] * inv + eps);
+      mean[b0 + i] = m[i];
+      rstd[b0 + i] = rs[i];
+    }
+    for (int64_t i = 0; i < nb; i++) {
+      float* yr = y + (b0 + i) * C;
+#pragma omp simd
+      for (int j = 0; j < C; j++) yr[j] = (xb[i * C + j] - m[i]) * rs[i] * gamma[j] + beta[j];
+    }
+  }
+}
+
+constexpr int kShortCols[] = {16, 32, 48, 64};
+
+static bool isShortCols(int64_t cols) {
+  for (int c : kShortCols)
+    if (cols == c) return true;
+  return false;
+}
+
+CLUE_HOT static void layerNormRowsShort(float* __restrict y, float* __restrict mean, float* __restrict rstd, const float* __restrict x,
+                                        const float* gamma, const float* beta, int64_t r0, int64_t r1, int64_t cols, float eps) {
+  switch (cols) {
+    case 16: return layerNormRowsFixed<16>(y, mean, rstd, x, gamma, beta, r0, r1, eps);
+    case 32: return layerNormRowsFixed<32>(y, mean, rstd, x, gamma, beta, r0, r1, eps);
+    case 48: return layerNormRowsFixed<48>(y, mean, rstd, x, gamma, beta, r0, r1, eps);
+    default: return layerNormRowsFixed<64>(y, mean, rstd, x, gamma, beta, r0, r1, eps);
+  }
+}
+
+// gamma = 1 and beta = 0 where the caller passed none, so the short kernels need one variant.
+static const float* orFill(const float* p, std::vector<float>& own, int64_t cols, float value) {
+  if (p) return p;
+  own.assign(size_t(cols), value);
+  return own.data();
+}
+
 /**
  * layerNorm(y, mean, rstd, x, gamma|null, beta|null, rows, cols, eps): per row of x,
  * y = (x − mean)·rstd·gamma + beta with rstd = 1/√(var + eps) (population variance); mean and
@@ -60,8 +126,15 @@ void layerNorm(const Args& args) {
   const float* x = args.f32(3, n);
   const float* gamma = args.isNull(4) ? nullptr : args.f32(4, size_t(cols));
   const float* beta = args.isNull(5) ? nullptr : args.f32(5, size_t(cols));
-  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
-               [&](int64_t r0, int64_t r1) { layerNormRows(y, mean, rstd, x, gamma, beta, r0, r1, cols, eps); });
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1));
+  if (isShortCols(cols)) {
+    std::vector<float> ones, zeros;
+    const float* g = orFill(gamma, ones, cols, 1.0f);
+    const float* b = orFill(beta, zeros, cols, 0.0f);
+    parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { layerNormRowsShort(y, mean, rstd, x, g, b, r0, r1, cols, eps); });
+    return;
+  }
+  parallel_for(rows, grain, [&](int64_t r0, int64_t r1) { layerNormRows(y, mean, rstd, x, gamma, beta, r0, r1, cols, eps); });
 }
 
 // Rows of gradients; dgamma/dbeta are summed in float over blocks of kFlushRows rows and then
@@ -122,6 +195,58 @@ CLUE_HOT static void layerNormGradRows(float* __restrict dx, double* __restrict 
   }
 }
 
+// The gradient's short-row twin of layerNormRowsFixed: both row sums unrolled, and the dgamma/dbeta
+// float blocks held in registers (C ≤ 64) and flushed to the double partials every kFlushRows
+// rows, as layerNormGradRows does, so the per-chunk partials and their fixed summation order stay.
+template <int C>
+__attribute__((always_inline)) inline void layerNormGradRowsFixed(float* __restrict dx, double* __restrict dg, double* __restrict db,
+                                                                  const float* __restrict dy, const float* __restrict x,
+                                                                  const float* __restrict gamma, const float* __restrict mean,
+                                                                  const float* __restrict rstd, int64_t r0, int64_t r1) {
+  constexpr float inv = 1.0f / float(C);
+  float dgF[C], dbF[C];
+  for (int j = 0; j < C; j++) dgF[j] = dbF[j] = 0.0f;
+  for (int64_t r = r0; r < r1; r++) {
+    const float* xr = x + r * C;
+    const float* dyr = dy + r * C;
+    float* dxr = dx + r * C;
+    const float m = mean[r], rs = rstd[r];
+    float sumG = 0.0f, sumGX = 0.0f;
+#pragma omp simd reduction(+ : sumG, sumGX)
+    for (int j = 0; j < C; j++) {
+      float g = dyr[j] * gamma[j];
+      sumG += g;
+      sumGX += g * (xr[j] - m) * rs;
+    }
+    const float a = sumG * inv, b = sumGX * inv;
+#pragma omp simd
+    for (int j = 0; j < C; j++) {
+      const float xh = (xr[j] - m) * rs;
+      dgF[j] += dyr[j] * xh;
+      dbF[j] += dyr[j];
+      dxr[j] = rs * (dyr[j] * gamma[j] - a - xh * b);
+    }
+    if ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1) {
+      for (int j = 0; j < C; j++) {
+        dg[j] += double(dgF[j]);
+        db[j] += double(dbF[j]);
+        dgF[j] = dbF[j] = 0.0f;
+      }
+    }
+  }
+}
+
+CLUE_HOT static void layerNormGradRowsShort(float* __restrict dx, double* __restrict dg, double* __restrict db, const float* __restrict dy,
+                                            const float* __restrict x, const float* gamma, const float* mean, const float* rstd,
+                                            int64_t r0, int64_t r1, int64_t cols) {
+  switch (cols) {
+    case 16: return layerNormGradRowsFixed<16>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
+    case 32: return layerNormGradRowsFixed<32>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
+    case 48: return layerNormGradRowsFixed<48>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
+    default: return layerNormGradRowsFixed<64>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
+  }
+}
+
 /**
  * layerNormGrad(dx|null, dgamma|null, dbeta|null, dy, x, gamma|null, mean, rstd, rows, cols):
  * the gradients of layerNorm for upstream dy, from the saved mean and rstd.
@@ -139,11 +264,20 @@ void layerNormGrad(const Args& args) {
   const float* rstd = args.f32(7, size_t(rows));
   int64_t chunks = chunksFor(rows * cols, kGrain) > 1 ? std::min<int64_t>(rows, 2 * poolThreads()) : 1;
   std::vector<double> partial(size_t(chunks * cols * 2), 0.0);
-  parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
-    std::vector<float> scratch;
-    layerNormGradRows(dx, dgamma ? partial.data() + t * cols * 2 : nullptr, dbeta ? partial.data() + t * cols * 2 + cols : nullptr, dy, x,
-                      gamma, mean, rstd, r0, r1, cols, scratch);
-  });
+  if (dx && isShortCols(cols)) {
+    // dgamma/dbeta partials are computed even when not asked for: one variant, and they are cheap.
+    std::vector<float> ones;
+    const float* g = orFill(gamma, ones, cols, 1.0f);
+    parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
+      layerNormGradRowsShort(dx, partial.data() + t * cols * 2, partial.data() + t * cols * 2 + cols, dy, x, g, mean, rstd, r0, r1, cols);
+    });
+  } else {
+    parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
+      std::vector<float> scratch;
+      layerNormGradRows(dx, dgamma ? partial.data() + t * cols * 2 : nullptr, dbeta ? partial.data() + t * cols * 2 + cols : nullptr, dy, x,
+                        gamma, mean, rstd, r0, r1, cols, scratch);
+    });
+  }
   for (int64_t j = 0; j < cols; j++) {
     double g = 0.0, b = 0.0;
     for (int64_t t = 0; t < chunks; t++) {

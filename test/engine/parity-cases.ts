@@ -51,6 +51,14 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "gelu (erf)", inputs: [{ shape: [5, 17], lo: -3, hi: 3 }], f: erfGelu },
   // cluelab's fused ops: one kernel where the backend has one (native), the reference composition elsewhere
   { name: "fused layerNorm", inputs: [{ shape: [3, 5, 24], lo: -2, hi: 3 }, { shape: [24] }, { shape: [24] }], f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
+  // Native short-row kernels (C = 16, 32, 48, 64; 16-row blocks): row counts not a multiple of the
+  // block, odd C on the general path, and one case big enough to split into several gradient chunks.
+  ...[16, 32, 48, 64, 21].map((c): ParityCase => ({
+    name: `fused layerNorm C = ${c} (21 rows)`, inputs: [{ shape: [3, 7, c], lo: -2, hi: 3 }, { shape: [c] }, { shape: [c] }],
+    f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D),
+  })),
+  { name: "fused layerNorm C = 16, several chunks (2165 rows)", inputs: [{ shape: [5, 433, 16], lo: -2, hi: 3 }, { shape: [16] }, { shape: [16] }],
+    f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
   { name: "fused linear (product + bias, own gradient)", inputs: [{ shape: [37, 12] }, { shape: [12, 5] }, { shape: [5] }], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: "fused gelu", inputs: [{ shape: [6, 33], lo: -5, hi: 5 }], f: (x) => gelu(x!) },
   { name: "fused residual (layer scale, drop-path mask)", inputs: [{ shape: [4, 5, 3, 8] }, { shape: [4, 5, 3, 8] }, { shape: [8] }], f: (x, b, s) =>
