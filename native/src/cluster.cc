@@ -32,8 +32,55 @@ void l2Normalize(const Args& args) {
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) { normalizeRows(y, x, r0, r1, cols, eps); });
 }
 
+// Gradient rows of a compile-time length (CLUENet's channels-last maps: d = 16…64): both row sums
+// unroll into a few vector ops, and rows go in blocks, phase by phase, so the rows' reductions and
+// square roots overlap instead of forming one dependency chain per row (that chain, not memory,
+// bounded d = 16). The forward, one read and one write per element, already runs at memory speed.
+static constexpr int64_t kNormBlock = 16;
+
+template <int C>
+__attribute__((always_inline)) inline void normalizeGradRowsFixed(float* __restrict dx, const float* __restrict dy, const float* __restrict x,
+                                                                  int64_t r0, int64_t r1, float eps) {
+  for (int64_t b0 = r0; b0 < r1; b0 += kNormBlock) {
+    const int64_t nb = std::min(kNormBlock, r1 - b0);
+    const float* xb = x + b0 * C;
+    const float* dyb = dy + b0 * C;
+    float* dxb = dx + b0 * C;
+    float ss[kNormBlock], dots[kNormBlock], inv[kNormBlock], k[kNormBlock];
+    for (int64_t i = 0; i < nb; i++) {
+      float s = 0.0f, dot = 0.0f;
+#pragma omp simd reduction(+ : s, dot)
+      for (int j = 0; j < C; j++) {
+        s += xb[i * C + j] * xb[i * C + j];
+        dot += xb[i * C + j] * dyb[i * C + j];
+      }
+      ss[i] = s;
+      dots[i] = dot;
+    }
+    // Below eps the forward divided by the constant eps: dx = dy / eps, i.e. inv = 1/eps, k = 0.
+#pragma omp simd
+    for (int64_t i = 0; i < nb; i++) {
+      const float n = std::sqrt(ss[i]);
+      const bool big = n >= eps;
+      const float iv = 1.0f / (big ? n : eps);
+      inv[i] = iv;
+      k[i] = big ? dots[i] * iv * iv : 0.0f;
+    }
+    for (int64_t i = 0; i < nb; i++) {
+#pragma omp simd
+      for (int j = 0; j < C; j++) dxb[i * C + j] = (dyb[i * C + j] - xb[i * C + j] * k[i]) * inv[i];
+    }
+  }
+}
+
 CLUE_HOT static void normalizeGradRows(float* __restrict dx, const float* __restrict dy, const float* __restrict x, int64_t r0, int64_t r1,
                                        int64_t cols, float eps) {
+  switch (cols) {
+    case 16: return normalizeGradRowsFixed<16>(dx, dy, x, r0, r1, eps);
+    case 32: return normalizeGradRowsFixed<32>(dx, dy, x, r0, r1, eps);
+    case 64: return normalizeGradRowsFixed<64>(dx, dy, x, r0, r1, eps);
+    default: break;
+  }
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * cols;
     const float* dyr = dy + r * cols;

@@ -70,6 +70,21 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "fused depthwiseConv2dBias, 3 channels (oneDNN)", inputs: [{ shape: [2, 7, 6, 3] }, { shape: [3, 3, 3, 1] }, { shape: [3] }], f: (x, w, b) =>
       depthwiseConv2dBias(x as tf.Tensor4D, w as tf.Tensor4D, b as tf.Tensor1D, 2, 1) },
   { name: "fused l2Normalize", inputs: [{ shape: [4, 6, 9] }], f: (x) => l2Normalize(x!) },
+  // Native short-row gradient kernels (d = 16, 32, 64 at compile time; 16-row blocks): row counts not a
+  // multiple of the block, odd d on the general path, and one case split over several chunks.
+  ...[16, 32, 64, 9].map((d): ParityCase => ({ name: `fused l2Normalize d = ${d} (21 rows)`, inputs: [{ shape: [3, 7, d] }], f: (x) => l2Normalize(x!) })),
+  { name: "fused l2Normalize d = 16, several chunks (2165 rows)", inputs: [{ shape: [5, 433, 16] }], f: (x) => l2Normalize(x!) },
+  // Rows whose norm is below eps = 1e-12 divide by eps (forward and gradient): rows 2, 5, … scaled
+  // by 1.5e-13 (norm ≈ eps/2, so a wrong branch is an O(1) error); exactly zero rows are
+  // forward-only (the composition's sqrt has a 0/0 gradient there).
+  ...[16, 32, 9].map((d): ParityCase => ({
+    name: `fused l2Normalize d = ${d}, rows below eps`, inputs: [{ shape: [3, 7, d] }],
+    f: (x) => l2Normalize(tf.mul(x!, tf.tensor3d(Array.from({ length: 21 }, (_, r) => (r % 3 === 2 ? 1.5e-13 : 1)), [3, 7, 1]))),
+  })),
+  ...[16, 32, 9].map((d): ParityCase => ({
+    name: `fused l2Normalize d = ${d}, zero rows`, inputs: [{ shape: [3, 7, d] }], forwardOnly: true,
+    f: (x) => l2Normalize(tf.mul(x!, tf.tensor3d(Array.from({ length: 21 }, (_, r) => (r % 4 === 1 ? 0 : 1)), [3, 7, 1]))),
+  })),
   { name: "fused nearestCenter (forward)", inputs: [{ shape: [3, 40, 8] }, { shape: [3, 7, 8] }], f: (x, c) => nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D), forwardOnly: true },
   { name: "fused clusterMean on nearestCenter (cluster pooling)", inputs: [{ shape: [2, 30, 6] }, { shape: [2, 5, 6] }], f: (x, c) => {
       const index = nearestCenter(x as tf.Tensor3D, c as tf.Tensor3D);
