@@ -5,7 +5,7 @@
  * M centers, d channels.
  */
 import {
-  clusterAssign, clusterDispatch, l2Normalize, mergeHeads, softAggregate as attend, tf, type ClusterAssignment, type HeadsLayout,
+  clusterAssign, clusterDispatch, dispatchMatrix, l2Normalize, mergeHeads, softAggregate as attend, tf, type ClusterAssignment, type HeadsLayout,
 } from "../engine/index.js";
 
 // x / max(‖x‖₂, 1e-12) over the last axis (PyTorch's F.normalize): one kernel where the engine has one.
@@ -76,11 +76,7 @@ export function dispatch(assignment: ClusterAssignment | tf.Tensor3D, centers: t
 
 /** The dense dispatch matrix S [G, N, M] of an assignment: each pixel's score at its center, 0 elsewhere (for cluster maps). */
 export function assignmentMatrix(assignment: ClusterAssignment, m: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const score = tf.expandDims(assignment.score, 2) as tf.Tensor3D;
-    // tf.oneHot wants depth 2 or more; int32 then a cast, as in hardAssign (wasm's float OneHot)
-    return m === 1 ? score : tf.mul(tf.cast(tf.oneHot(assignment.index, m), "float32"), score);
-  });
+  return dispatchMatrix(assignment.index, assignment.score, m);
 }
 
 /**

@@ -16,6 +16,7 @@ export {
   clusterMean,
   clusterAssign,
   clusterDispatch,
+  dispatchMatrix,
   type ClusterAssignment,
   adamwStep,
   linear,

@@ -88,12 +88,21 @@ export function referenceClusterDispatch(index: tf.Tensor2D, score: tf.Tensor2D,
   return tf.tidy(() => {
     const [g, m, d] = centers.shape;
     const n = index.shape[1];
-    let out: tf.Tensor3D;
-    if (weights) out = tf.matMul(weights, centers);
-    // One center (tf.oneHot wants depth 2 or more): every pixel's row of S is its score.
-    else if (m === 1) out = tf.matMul(tf.expandDims(score, 2) as tf.Tensor3D, centers);
-    else out = tf.matMul(tf.mul(tf.cast(tf.oneHot(index, m), "float32"), tf.expandDims(score, 2)) as tf.Tensor3D, centers);
+    const out = tf.matMul(weights ?? dispatchMatrix(index, score, m), centers) as tf.Tensor3D;
     return mergeHeads(out, g / heads, n, heads, d);
+  });
+}
+
+/**
+ * The dense dispatch matrix S [G, N, M] of index int32 [G, N] and score [G, N]: each pixel's
+ * score at its center, 0 elsewhere (what the composition multiplies with; cluster maps show it).
+ */
+export function dispatchMatrix(index: tf.Tensor2D, score: tf.Tensor2D, m: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const s = tf.expandDims(score, 2) as tf.Tensor3D;
+    // One center (tf.oneHot wants depth 2 or more): every pixel's row of S is its score. Else an
+    // int32 one-hot then a cast: wasm's OneHot (tfjs 4.22) ignores dtype "float32".
+    return m === 1 ? s : (tf.mul(tf.cast(tf.oneHot(index, m), "float32"), s) as tf.Tensor3D);
   });
 }
 

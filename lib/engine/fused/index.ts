@@ -8,7 +8,7 @@
 export { gelu, referenceGelu } from "./activation.js";
 export { referenceSoftAggregate, softAggregate } from "./attention.js";
 export {
-  clusterAssign, clusterDispatch, referenceClusterAssign, referenceClusterDispatch, type ClusterAssignment,
+  clusterAssign, clusterDispatch, dispatchMatrix, referenceClusterAssign, referenceClusterDispatch, type ClusterAssignment,
 } from "./assign.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
 export { conv2dBias, depthwiseConv2dBias } from "./conv.js";
