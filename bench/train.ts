@@ -22,8 +22,8 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import * as cluenet from "../lib/cluenet/index.js";
-import { adamwStep } from "../lib/engine/fused/index.js";
 import { engineInfo, ready, tf } from "../lib/engine/index.js";
+import { AdamW } from "../lib/train/adamw.js";
 import type { BenchOptions } from "./types.js";
 
 /** One row of the --json report (the interface). */
@@ -125,8 +125,8 @@ class Ours {
   private readonly x: tf.Tensor4D;
   private readonly labels: tf.Tensor2D;
   private readonly xInfer: tf.Tensor4D;
-  private readonly moments: Array<{ m: tf.Tensor; v: tf.Tensor }>;
-  private t = 0;
+  /** The library's optimizer, as the Trainer runs it. */
+  private readonly optimizer = new AdamW({ lr: LR, weightDecay: WEIGHT_DECAY });
 
   constructor(readonly config: string) {
     const classes = CONFIGS[config]?.classes ?? 100;
@@ -136,7 +136,6 @@ class Ours {
     this.x = tf.randomNormal([TRAIN_BATCH, h, w, c], 0, 1, "float32", 1) as tf.Tensor4D;
     this.labels = tf.tidy(() => tf.oneHot(tf.randomUniform([TRAIN_BATCH], 0, classes, "int32", 2) as tf.Tensor1D, classes) as tf.Tensor2D);
     this.xInfer = tf.randomNormal([INFER_BATCH, h, w, c], 0, 1, "float32", 3) as tf.Tensor4D;
-    this.moments = this.model.trainableWeights.map((p) => ({ m: tf.zerosLike(p), v: tf.zerosLike(p) }));
   }
 
   /** Forward (training mode), cross-entropy, backward, AdamW; resolves once the loss is read back. */
@@ -146,14 +145,7 @@ class Ours {
       () => tf.losses.softmaxCrossEntropy(this.labels, this.model.apply(this.x, { training: true })) as tf.Scalar,
       vars,
     );
-    this.t++;
-    vars.forEach((p, i) => {
-      const state = this.moments[i]!;
-      const next = adamwStep(p, grads[p.name]!, state.m, state.v, this.t, { lr: LR, weightDecay: WEIGHT_DECAY });
-      p.assign(next.param);
-      tf.dispose([next.param, state.m, state.v]);
-      this.moments[i] = { m: next.m, v: next.v };
-    });
+    this.optimizer.applyGradients(vars, vars.map((p) => grads[p.name]));
     tf.dispose(Object.values(grads));
     await value.data();
     value.dispose();
@@ -166,7 +158,8 @@ class Ours {
   }
 
   dispose(): void {
-    tf.dispose([this.x, this.labels, this.xInfer, ...this.moments.flatMap((s) => [s.m, s.v])]);
+    tf.dispose([this.x, this.labels, this.xInfer]);
+    this.optimizer.dispose();
     this.model.dispose();
   }
 }

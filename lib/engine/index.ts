@@ -19,6 +19,7 @@ export {
   dispatchMatrix,
   type ClusterAssignment,
   adamwStep,
+  adamwUpdate,
   linear,
   conv2dBias,
   depthwiseConv2dBias,

@@ -5,10 +5,10 @@
  * TensorFlow.js ships Adam but no decoupled weight decay (its optimizers take no decay at all),
  * and its optimizer state is keyed by generated variable names, which do not survive a restart.
  * This one keeps its moments per variable, exposes them for checkpoints, and applies a step as
- * one commit: every new value is computed first, then all are assigned together, so an
- * interrupted step never leaves a half-updated model.
+ * one commit: every input is checked first, then all variables are updated together (engine's
+ * adamwUpdate), so a refused step never leaves a half-updated model.
  */
-import { adamwStep, tf } from "../engine/index.js";
+import { adamwUpdate, tf } from "../engine/index.js";
 
 /** Hyperparameters of {@link AdamW}; the defaults are PyTorch's, except `weightDecay` (see there). */
 export interface AdamWOptions {
@@ -94,33 +94,27 @@ export class AdamW {
       }
     });
     const t = this.#step + 1;
-    const updates: Array<[tf.Variable, tf.Tensor]> = [];
-    try {
-      this.#compute(variables, gradients, lr, t, updates);
-    } catch (error) {
-      tf.dispose(updates.map(([, value]) => value));
-      throw error;
-    }
-    // The commit: nothing above touched a variable.
-    for (const [target, value] of updates) target.assign(value);
-    this.#step = t;
-    tf.dispose(updates.map(([, value]) => value));
-  }
-
-  // One fused kernel per variable where the backend has it (engine's adamwStep: ~15 kernels
-  // fewer each, which is most of the step's optimizer time), the same composition elsewhere.
-  #compute(variables: readonly tf.Variable[], gradients: ReadonlyArray<tf.Tensor | null | undefined>, lr: number, t: number,
-    updates: Array<[tf.Variable, tf.Tensor]>): void {
-    const options = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
-    tf.tidy(() => {
-      variables.forEach((variable, i) => {
-        const g = gradients[i];
-        if (!g) return;
-        const slot = this.#slotFor(variable);
-        const next = adamwStep(variable, g, slot.m, slot.v, t, options);
-        updates.push([slot.m, tf.keep(next.m)], [slot.v, tf.keep(next.v)], [variable, tf.keep(next.param)]);
-      });
+    const params: tf.Variable[] = [];
+    const grads: tf.Tensor[] = [];
+    const ms: tf.Variable[] = [];
+    const vs: tf.Variable[] = [];
+    variables.forEach((variable, i) => {
+      const g = gradients[i];
+      if (!g) return;
+      params.push(variable);
+      grads.push(g);
     });
+    // Validated before any moment is created, so a refused step leaves the state as it was.
+    checkDistinct(params);
+    for (const variable of params) {
+      const slot = this.#slotFor(variable);
+      ms.push(slot.m);
+      vs.push(slot.v);
+    }
+    // The commit: the engine checks everything before it changes anything, then updates every
+    // variable and both moments (one native kernel for all of them in place, where there is one).
+    adamwUpdate(params, grads, ms, vs, t, { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay });
+    this.#step = t;
   }
 
   /** A copy of the state for `variables` (in that order), for checkpoints. */
@@ -182,6 +176,14 @@ export class AdamW {
     }
     return slot;
   }
+}
+
+function checkDistinct(variables: readonly tf.Variable[]): void {
+  const seen = new Set<tf.Variable>();
+  variables.forEach((variable, i) => {
+    if (seen.has(variable)) throw new RangeError(`AdamW: variable ${i} (${variable.name}) is listed twice; give each variable once`);
+    seen.add(variable);
+  });
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -262,35 +262,4 @@ void clusterMeanGrad(const Args& args) {
   });
 }
 
-/**
- * adamw(param', m', v', param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step): one AdamW
- * step (PyTorch's): p ← p·(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
- * p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
- */
-void adamw(const Args& args) {
-  size_t n = args.length(3);
-  float* p1 = args.f32(0, n);
-  float* m1 = args.f32(1, n);
-  float* v1 = args.f32(2, n);
-  const float* p = args.f32(3, n);
-  const float* g = args.f32(4, n);
-  const float* m = args.f32(5, n);
-  const float* v = args.f32(6, n);
-  double lr = args.number(7), b1 = args.number(8), b2 = args.number(9), eps = args.number(10), wd = args.number(11), t = args.number(12);
-  float decay = float(1.0 - lr * wd);
-  float c1 = float(1.0 / (1.0 - std::pow(b1, t))), c2 = float(1.0 / std::sqrt(1.0 - std::pow(b2, t)));
-  // 1 − β in double, then rounded, as PyTorch passes it: 1 − float(0.999) would be 4.7e-5 off.
-  float fb1 = float(b1), fb2 = float(b2), ob1 = float(1.0 - b1), ob2 = float(1.0 - b2), flr = float(lr), feps = float(eps);
-  parallel_for(int64_t(n), kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      float mi = fb1 * m[i] + ob1 * g[i];
-      float vi = fb2 * v[i] + ob2 * g[i] * g[i];
-      m1[i] = mi;
-      v1[i] = vi;
-      // √v̂ + ε = √v·c2 + ε, PyTorch's order of operations
-      p1[i] = p[i] * decay - flr * (mi * c1) / (std::sqrt(vi) * c2 + feps);
-    }
-  });
-}
-
 }  // namespace clue

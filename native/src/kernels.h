@@ -31,6 +31,7 @@ void nearestCenter(const Args& a);
 void clusterMean(const Args& a);
 void clusterMeanGrad(const Args& a);
 void adamw(const Args& a);
+void adamwUpdate(const Args& a);
 void residual(const Args& a);
 void residualGrad(const Args& a);
 void softAggregate(const Args& a);

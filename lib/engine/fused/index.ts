@@ -15,5 +15,5 @@ export { conv2dBias, depthwiseConv2dBias } from "./conv.js";
 export { mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
 export { linear } from "./linear.js";
 export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
-export { adamwStep, referenceAdamwStep, type AdamWOptions } from "./optim.js";
+export { adamwStep, adamwUpdate, referenceAdamwStep, type AdamWOptions } from "./optim.js";
 export { referenceResidual, residual } from "./residual.js";

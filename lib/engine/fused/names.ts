@@ -9,6 +9,7 @@ export const NEAREST_CENTER = "ClueNearestCenter";
 export const CLUSTER_MEAN = "ClueClusterMean";
 export const CLUSTER_MEAN_GRAD = "ClueClusterMeanGrad";
 export const ADAMW = "ClueAdamW";
+export const ADAMW_UPDATE = "ClueAdamWUpdate";
 export const RESIDUAL = "ClueResidual";
 export const RESIDUAL_SCALED = "ClueResidualScaled";
 export const RESIDUAL_GRAD = "ClueResidualGrad";

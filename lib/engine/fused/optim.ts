@@ -1,7 +1,10 @@
-/** Optimizer updates as one kernel per variable (TensorFlow.js spends ~15 kernels on each). */
+/**
+ * Optimizer updates: one kernel per variable (TensorFlow.js spends ~15 kernels on each), or one
+ * kernel for all of a model's variables, in place, where the backend has it.
+ */
 import { tf } from "../tf.js";
 import { runKernels, useKernel } from "./dispatch.js";
-import { ADAMW } from "./names.js";
+import { ADAMW, ADAMW_UPDATE } from "./names.js";
 
 /** AdamW hyper-parameters, PyTorch's names and defaults except the learning rate. */
 export interface AdamWOptions {
@@ -26,15 +29,8 @@ export function adamwStep(
   step: number,
   options: AdamWOptions,
 ): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
-  const attrs = {
-    lr: options.lr,
-    beta1: options.beta1 ?? 0.9,
-    beta2: options.beta2 ?? 0.999,
-    eps: options.eps ?? 1e-8,
-    weightDecay: options.weightDecay ?? 0.01,
-    step,
-  };
-  if (!Number.isInteger(step) || step < 1) throw new Error(`adamwStep: step must be a whole number ≥ 1, got ${step}`);
+  const attrs = withDefaults(options, step);
+  checkStep("adamwStep", step);
   if (!useKernel(ADAMW)) return referenceAdamwStep(param, grad, m, v, attrs);
   const [p1, m1, v1] = runKernels(ADAMW, { param, grad, m, v }, attrs);
   return { param: p1!, m: m1!, v: v1! };
@@ -56,4 +52,108 @@ export function referenceAdamwStep(
     const p1 = tf.sub(tf.mul(param, 1 - a.lr * a.weightDecay), update);
     return { param: p1, m: m1, v: v1 };
   });
+}
+
+/**
+ * One AdamW step (as {@link adamwStep}) for every parameter at once, each parameter and both its
+ * moments overwritten in place. On the native backend this is one kernel over all the variables'
+ * elements, with no new tensors; a variable whose data another tensor shares (a `tf.clone`, a
+ * reshape) gets new storage instead, so such a snapshot keeps its values, and so do arrays read
+ * out earlier with `data()`/`dataSync()`. Elsewhere each variable takes {@link adamwStep} and is
+ * assigned the result. Every argument is checked before anything changes; `grads` are only read.
+ * @param params the parameters; `grads[i]`, `ms[i]` and `vs[i]` belong to `params[i]` and have its shape.
+ * @param ms first moments (zeros before the first step), updated in place.
+ * @param vs second moments, likewise.
+ * @param step the step number, 1 for the first update (bias correction).
+ */
+export function adamwUpdate(
+  params: readonly tf.Variable[],
+  grads: readonly tf.Tensor[],
+  ms: readonly tf.Variable[],
+  vs: readonly tf.Variable[],
+  step: number,
+  options: AdamWOptions,
+): void {
+  checkUpdate(params, grads, ms, vs);
+  checkStep("adamwUpdate", step);
+  const attrs = withDefaults(options, step);
+  const backend = tf.backend();
+  const native = useKernel(ADAMW_UPDATE);
+  // Variables the kernel may not overwrite in place (or all, without the kernel) take adamwStep.
+  const outOfPlace: number[] = [];
+  const inPlace: tf.NamedTensorMap = {};
+  let count = 0;
+  params.forEach((p, i) => {
+    if (p.size === 0) return;
+    const shared = [p, ms[i]!, vs[i]!].some((t) => backend.refCount(t.dataId) !== 1);
+    if (!native || shared) {
+      outOfPlace.push(i);
+      return;
+    }
+    inPlace[`param${count}`] = p;
+    inPlace[`grad${count}`] = grads[i]!;
+    inPlace[`m${count}`] = ms[i]!;
+    inPlace[`v${count}`] = vs[i]!;
+    count++;
+  });
+  const updates = tf.tidy(() =>
+    outOfPlace.map((i) => {
+      const next = adamwStep(params[i]!, grads[i]!, ms[i]!, vs[i]!, step, options);
+      return [tf.keep(next.param), tf.keep(next.m), tf.keep(next.v)] as const;
+    }),
+  );
+  try {
+    if (count > 0) runKernels(ADAMW_UPDATE, inPlace, { ...attrs, count });
+  } catch (error) {
+    tf.dispose(updates.flat());
+    throw error;
+  }
+  outOfPlace.forEach((i, k) => {
+    const [p, m, v] = updates[k]!;
+    params[i]!.assign(p);
+    ms[i]!.assign(m);
+    vs[i]!.assign(v);
+  });
+  tf.dispose(updates.flat());
+}
+
+function checkUpdate(params: readonly tf.Variable[], grads: readonly tf.Tensor[], ms: readonly tf.Variable[], vs: readonly tf.Variable[]): void {
+  if (grads.length !== params.length || ms.length !== params.length || vs.length !== params.length) {
+    throw new RangeError(`adamwUpdate: ${params.length} parameters need as many gradients and moments, got ${grads.length} gradients, ${ms.length} m and ${vs.length} v`);
+  }
+  const seen = new Set<tf.Variable>();
+  const problems: string[] = [];
+  params.forEach((p, i) => {
+    const parts: Array<[string, tf.Tensor]> = [["parameter", p], ["gradient", grads[i]!], ["m", ms[i]!], ["v", vs[i]!]];
+    for (const [what, t] of parts) {
+      if (!t || t.isDisposed) problems.push(`the ${what} of parameter ${i} is ${t ? "disposed" : "missing"}`);
+      else if (t.dtype !== "float32") problems.push(`the ${what} of parameter ${i} is ${t.dtype}, not float32`);
+      else if (!sameShape(t.shape, p.shape)) problems.push(`the ${what} of parameter ${i} has shape [${t.shape.join(", ")}], the parameter [${p.shape.join(", ")}]`);
+    }
+    for (const [what, v] of [["parameter", p], ["m", ms[i]!], ["v", vs[i]!]] as const) {
+      if (!v) continue;
+      if (seen.has(v)) problems.push(`the ${what} of parameter ${i} appears twice among the variables (each is updated once)`);
+      seen.add(v);
+    }
+  });
+  if (problems.length > 0) throw new RangeError(`adamwUpdate: nothing was updated:\n  ${problems.join("\n  ")}`);
+}
+
+function checkStep(op: string, step: number): void {
+  if (!Number.isInteger(step) || step < 1) throw new Error(`${op}: step must be a whole number ≥ 1, got ${step}`);
+}
+
+function withDefaults(options: AdamWOptions, step: number): Required<AdamWOptions> & { step: number } {
+  return {
+    lr: options.lr,
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    eps: options.eps ?? 1e-8,
+    weightDecay: options.weightDecay ?? 0.01,
+    step,
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -46,6 +46,8 @@ export interface NativeAddon {
   clusterMeanGrad(dValues: F32, dCenters: F32, dy: F32, index: Int32Array, counts: F32, groups: number, n: number, m: number, d: number): void;
   adamw(param1: F32, m1: F32, v1: F32, param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** (lr, beta1, beta2, eps, weightDecay, step, then param, grad, m, v per variable): param, m and v updated in place. */
+  adamwUpdate(...args: Array<number | F32>): void;
   residual(y: F32, x: F32, branch: F32, scale: F32 | null, mask: F32 | null, batch: number, cols: number): void;
   residualGrad(dbranch: F32, dscale: F32 | null, dy: F32, branch: F32 | null, scale: F32 | null, mask: F32 | null, batch: number,
     cols: number): void;

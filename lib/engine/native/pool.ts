@@ -92,6 +92,14 @@ export class BufferPool {
     }
   }
 
+  /**
+   * How many stored tensors view `buffer`, or undefined when the pool does not track it (smaller
+   * than `minBytes`, not taken from the pool, or handed out to user code).
+   */
+  viewers(buffer: ArrayBufferLike): number | undefined {
+    return this.users.get(buffer as ArrayBuffer);
+  }
+
   /** User code holds a view of `buffer`: it is never recycled. */
   escape(buffer: ArrayBufferLike): void {
     this.users.delete(buffer as ArrayBuffer);

@@ -13,12 +13,13 @@ import { elementwiseKernels } from "./kernels/elementwise.js";
 import { fusedKernels } from "./kernels/fused.js";
 import { layoutKernels } from "./kernels/layout.js";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul.js";
+import { optimKernels } from "./kernels/optim.js";
 import { reduceKernels } from "./kernels/reduce.js";
 
 export { BACKEND_NAME };
 
 const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
-  ...attentionKernels, ...assignKernels];
+  ...attentionKernels, ...assignKernels, ...optimKernels];
 
 let registered = false;
 
