@@ -7,6 +7,10 @@
 #include "kernels.h"
 #include "parallel.h"
 
+// No fused multiply-add: every ISA clone (and the scalar remainder loops) rounds each product, as
+// the per-variable kernel always did, so results are the same bit for bit on every machine.
+#pragma GCC optimize("fp-contract=off")
+
 namespace clue {
 
 namespace {
@@ -38,7 +42,7 @@ struct AdamWStep {
 };
 
 /** One variable's elements [0, n), updated in place. */
-void updateSpan(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) {
+CLUE_HOT void updateSpan(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s) {
   for (int64_t i = 0; i < n; i++) {
     float gi = g[i];
     float mi = s.m1(m[i], gi);
@@ -47,6 +51,17 @@ void updateSpan(float* p, const float* g, float* m, float* v, int64_t n, const A
     m[i] = mi;
     v[i] = vi;
     p[i] = pi;
+  }
+}
+
+/** Elements [0, n) of one variable into new arrays. */
+CLUE_HOT void stepSpan(float* p1, float* m1, float* v1, const float* p, const float* g, const float* m, const float* v, int64_t n, const AdamWStep& s) {
+  for (int64_t i = 0; i < n; i++) {
+    float mi = s.m1(m[i], g[i]);
+    float vi = s.v1(v[i], g[i]);
+    m1[i] = mi;
+    v1[i] = vi;
+    p1[i] = s.param(p[i], mi, vi);
   }
 }
 
@@ -68,13 +83,7 @@ void adamw(const Args& args) {
   const float* v = args.f32(6, n);
   AdamWStep s(args, 7);
   parallel_for(int64_t(n), kGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      float mi = s.m1(m[i], g[i]);
-      float vi = s.v1(v[i], g[i]);
-      m1[i] = mi;
-      v1[i] = vi;
-      p1[i] = s.param(p[i], mi, vi);
-    }
+    stepSpan(p1 + i0, m1 + i0, v1 + i0, p + i0, g + i0, m + i0, v + i0, i1 - i0, s);
   });
 }
 
