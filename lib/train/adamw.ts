@@ -89,7 +89,7 @@ export class AdamW {
     }
     check("the step's learning rate", lr, (v) => v >= 0, "≥ 0");
     gradients.forEach((g, i) => {
-      if (g && !sameShape(g.shape, variables[i]!.shape)) {
+      if (g && !tf.util.arraysEqual(g.shape, variables[i]!.shape)) {
         throw new RangeError(`AdamW: the gradient of variable ${i} has shape [${g.shape.join(", ")}], the variable [${variables[i]!.shape.join(", ")}]`);
       }
     });
@@ -136,7 +136,7 @@ export class AdamW {
     const bad: string[] = [];
     state.slots.forEach((s, i) => {
       const size = variables[i]!.size;
-      if (s && (!sameShape(s.shape, variables[i]!.shape) || s.m.length !== size || s.v.length !== size)) {
+      if (s && (!tf.util.arraysEqual(s.shape, variables[i]!.shape) || s.m.length !== size || s.v.length !== size)) {
         bad.push(`variable ${i}: the state has [${s.shape.join(", ")}], the model [${variables[i]!.shape.join(", ")}]`);
       }
     });
@@ -184,8 +184,4 @@ function checkDistinct(variables: readonly tf.Variable[]): void {
     if (seen.has(variable)) throw new RangeError(`AdamW: variable ${i} (${variable.name}) is listed twice; give each variable once`);
     seen.add(variable);
   });
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -85,8 +85,8 @@ export function adamwUpdate(
   let count = 0;
   params.forEach((p, i) => {
     if (p.size === 0) return;
-    const shared = [p, ms[i]!, vs[i]!].some((t) => backend.refCount(t.dataId) !== 1);
-    if (!native || shared) {
+    const shared = () => backend.refCount(p.dataId) !== 1 || backend.refCount(ms[i]!.dataId) !== 1 || backend.refCount(vs[i]!.dataId) !== 1;
+    if (!native || shared()) {
       outOfPlace.push(i);
       return;
     }
@@ -128,7 +128,7 @@ function checkUpdate(params: readonly tf.Variable[], grads: readonly tf.Tensor[]
     for (const [what, t] of parts) {
       if (!t || t.isDisposed) problems.push(`the ${what} of parameter ${i} is ${t ? "disposed" : "missing"}`);
       else if (t.dtype !== "float32") problems.push(`the ${what} of parameter ${i} is ${t.dtype}, not float32`);
-      else if (!sameShape(t.shape, p.shape)) problems.push(`the ${what} of parameter ${i} has shape [${t.shape.join(", ")}], the parameter [${p.shape.join(", ")}]`);
+      else if (!tf.util.arraysEqual(t.shape, p.shape)) problems.push(`the ${what} of parameter ${i} has shape [${t.shape.join(", ")}], the parameter [${p.shape.join(", ")}]`);
     }
     for (const [what, v] of [["parameter", p], ["m", ms[i]!], ["v", vs[i]!]] as const) {
       if (!v) continue;
@@ -152,8 +152,4 @@ function withDefaults(options: AdamWOptions, step: number): Required<AdamWOption
     weightDecay: options.weightDecay ?? 0.01,
     step,
   };
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
