@@ -1,6 +1,7 @@
 /** The native multi-tensor AdamW update (lib/engine/fused/optim.ts, adamwUpdate). */
 import type { tf } from "../../tf.js";
 import { ADAMW_UPDATE } from "../../fused/names.js";
+import { adamwUpdateInputs } from "../../fused/optim.js";
 import type { NativeBackend } from "../backend.js";
 import { nativeKernel } from "./common.js";
 
@@ -30,7 +31,8 @@ export const adamwUpdate = nativeKernel(ADAMW_UPDATE, (inputs, backend, attrs) =
   const a = attrs as Record<string, number>;
   const args: Array<number | Float32Array> = [a.lr!, a.beta1!, a.beta2!, a.eps!, a.weightDecay!, a.step!];
   for (let i = 0; i < a.count!; i++) {
-    const [p, g, m, v] = [inputs[`param${i}`], inputs[`grad${i}`], inputs[`m${i}`], inputs[`v${i}`]];
+    const [pName, gName, mName, vName] = adamwUpdateInputs(i);
+    const [p, g, m, v] = [inputs[pName], inputs[gName], inputs[mName], inputs[vName]];
     if (![p, g, m, v].every((t) => t?.dtype === "float32")) throw new Error(`${ADAMW_UPDATE}: param, grad and both moments must be float32`);
     args.push(writable(backend, p!), backend.values(g!), writable(backend, m!), writable(backend, v!));
   }
