@@ -76,6 +76,9 @@ describe("fused linear", () => {
       }
     }
     assert.equal(tf.memory().numTensors, before);
+    // The backward pass keeps x and w, not y (the largest maps of a training step).
+    const gradient = tf.getGradient(LINEAR)!;
+    assert.deepEqual([gradient.inputsToSave, gradient.outputsToSave ?? []], [["x", "w"], []]);
   });
 
   it("handles empty products through the composition", async () => {
