@@ -455,7 +455,8 @@ static attention512::Backward fastBackward(const AttentionShape& s) {
  * q·kᵀ, times v, for q [G, M, d], k [G, N, d] and v [G, N, dv] (or, heads > 1, k [B, N, heads·d]
  * and v [B, N, heads·dv] read in place: heads.h); stats [G, 2, M] gets each row's max score and the
  * reciprocal of its sum of exponentials (the backward recomputes the probabilities from them).
- * N beyond one block is taken block by block with a running max (online softmax).
+ * N beyond one block is taken block by block with a running max (online softmax). A last argument
+ * `general` = 1 keeps to the general kernel where the register-blocked one would run (benchmarks).
  */
 void softAggregate(const Args& args) {
   const AttentionShape s = attentionShape(args, 5);
@@ -466,7 +467,8 @@ void softAggregate(const Args& args) {
   const float* k = args.f32(3, size_t(G * N * D));
   const float* v = args.f32(4, size_t(G * N * E));
 #ifdef CLUE_ATTENTION_AVX512
-  if (const attention512::Forward kernel = fastForward(s)) {
+  const bool general = args.count() > 11 && args.integer(11) != 0;
+  if (const attention512::Forward kernel = general ? nullptr : fastForward(s)) {
     parallel_for(G, std::max<int64_t>(1, kGrain / std::max<int64_t>(M * N, 1)), [&](int64_t g0, int64_t g1) {
       alignas(64) float scratch[attention512::kRows * attention512::kLanes];
       for (int64_t g = g0; g < g1; g++) {
@@ -535,6 +537,7 @@ CLUE_HOT static void softmaxGradColumns(float* __restrict p, float* __restrict d
  * gradients of softAggregate for upstream dy [G, M, dv], from its inputs, output and stats (dk
  * and dv in k's and v's layout). Per block of pixels, with P the probabilities and dP = dy·vᵀ:
  * dS = P∘(dP − Δ) with Δ[m] = dy[m]·out[m] (= Σ_n P·dP), dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dy.
+ * A last argument `general` = 1: as in softAggregate.
  */
 void softAggregateGrad(const Args& args) {
   const AttentionShape s = attentionShape(args, 9);
@@ -549,7 +552,8 @@ void softAggregateGrad(const Args& args) {
   const float* out = args.f32(7, size_t(G * M * E));
   const float* stats = args.f32(8, size_t(G * 2 * M));
 #ifdef CLUE_ATTENTION_AVX512
-  if (const attention512::Backward kernel = fastBackward(s)) {
+  const bool general = args.count() > 15 && args.integer(15) != 0;
+  if (const attention512::Backward kernel = general ? nullptr : fastBackward(s)) {
     parallel_for(G, std::max<int64_t>(1, kGrain / std::max<int64_t>(M * N, 1)), [&](int64_t g0, int64_t g1) {
       alignas(64) float p[attention512::kRows * attention512::kLanes], ds[attention512::kRows * attention512::kLanes];
       for (int64_t g = g0; g < g1; g++) {

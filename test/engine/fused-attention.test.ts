@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { referenceSoftAggregate, softAggregate } from "../../lib/engine/fused/index.js";
+import { loadAddon } from "../../lib/engine/native/addon.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 import { groupsToRows } from "./heads-layout.js";
 
@@ -170,6 +171,31 @@ describe("fused softAggregate: the native kernels equal the composition on cpu",
     const actual = await computeOn("native", () => tf.tidy(() => valueAndGradientsAt(...inputs(), softAggregate)));
     assert.equal(actual.leaked, 0, "native leaked tensors");
     assertCloseToReference(actual.values, expected.values, "native");
+  });
+
+  it("the addon's general kernel, forced by its last argument (the benchmark's peer), agrees with the register-blocked one", () => {
+    const load = loadAddon();
+    assert.ok("addon" in load, "the native addon loads");
+    type Call = (...a: Array<Float32Array | number>) => void;
+    const addon = load.addon as unknown as { softAggregate: Call; softAggregateGrad: Call };
+    const [b, heads, m, n, d] = [2, 2, 16, 70, 16], g = b * heads;
+    const q = seeded(g * m * d, 1, -3, 3), k = seeded(b * n * heads * d, 2), v = seeded(b * n * heads * d, 3), dy = seeded(g * m * d, 4);
+    const results = [0, 1].map((general) => {
+      const r = [g * m * d, g * 2 * m, g * m * d, k.length, v.length].map((size) => new Float32Array(size));
+      const [out, stats, dq, dk, dv] = r as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      addon.softAggregate(out, stats, q, k, v, g, m, n, d, d, heads, general);
+      addon.softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, g, m, n, d, d, heads, general);
+      return r;
+    });
+    // Another kernel ran: sums in another order round differently somewhere.
+    for (const [i, what] of [[0, "softAggregate"], [2, "softAggregateGrad"]] as const) {
+      assert.ok(results[0]![i]!.some((x, j) => x !== results[1]![i]![j]), `${what}'s last argument selects the general kernel`);
+    }
+    results[0]!.forEach((blocked, i) => {
+      const general = results[1]![i]!;
+      const { worst, at } = mismatch(blocked, general, 1e-5 * Math.max(maxAbs(general), 1), 1e-4);
+      assert.ok(worst <= 1, `output ${i}: ${blocked[at]} (blocked) vs ${general[at]} (general) at ${at}`);
+    });
   });
 
   it("no pixels (N = 0) gives zeros, as the composition does", async () => {
