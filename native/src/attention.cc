@@ -196,6 +196,23 @@ static inline void scoreRows(V* s, const float* x, int64_t ld, const V* cols) {
   }
 }
 
+/** f(r, s[r]) for pixels r < rows of x (ld apart), s[r] = Σ_c x_r[c]·cols[c]: scoreRows kStep pixels at a time. */
+template <int C, class F>
+static inline void eachScore(const float* x, int64_t ld, int64_t rows, const V* cols, F&& f) {
+  int64_t r = 0;
+  for (; r + kStep <= rows; r += kStep) {
+    V sc[kStep];
+    scoreRows<C, kStep>(sc, x + r * ld, ld, cols);
+#pragma GCC unroll 4
+    for (int j = 0; j < kStep; j++) f(r + j, sc[j]);
+  }
+  for (; r < rows; r++) {
+    V sc[1];
+    scoreRows<C, 1>(sc, x + r * ld, ld, cols);
+    f(r, sc[0]);
+  }
+}
+
 /** For pixels [0, rows): y[r] = Σ_m w[r·16 + m]·a[m] with a [16, E] row-major, stored at y + r·ld. */
 template <int E>
 static inline void weightedRows(float* y, int64_t ld, const float* w, int64_t rows, const float* a) {
@@ -275,22 +292,10 @@ static void forwardGroup(float* __restrict out, float* __restrict mxOut, float* 
     const float *kb = k + n0 * ldk, *vb = v + n0 * ldv;
     // Scores of the block, and its max per center.
     V blockMax = mx;
-    int64_t r = 0;
-    for (; r + kStep <= rows; r += kStep) {
-      V sc[kStep];
-      scoreRows<D, kStep>(sc, kb + r * ldk, ldk, qt);
-#pragma GCC unroll 4
-      for (int j = 0; j < kStep; j++) {
-        store(s + (r + j) * kLanes, sc[j]);
-        blockMax = _mm512_max_ps(blockMax, sc[j]);
-      }
-    }
-    for (; r < rows; r++) {
-      V sc[1];
-      scoreRows<D, 1>(sc, kb + r * ldk, ldk, qt);
-      store(s + r * kLanes, sc[0]);
-      blockMax = _mm512_max_ps(blockMax, sc[0]);
-    }
+    eachScore<D>(kb, ldk, rows, qt, [&](int64_t r, V sc) {
+      store(s + r * kLanes, sc);
+      blockMax = _mm512_max_ps(blockMax, sc);
+    });
     if (n0 > 0) {
       // A larger max: what was summed so far shrinks by exp(old − new) (1 where it did not grow).
       const V alpha = expNonPositive(_mm512_sub_ps(mx, blockMax));
@@ -316,6 +321,7 @@ static void forwardGroup(float* __restrict out, float* __restrict mxOut, float* 
           p[j] = expNonPositive(_mm512_sub_ps(load(s + (r1 + j) * kLanes), mx));
           vr[j] = vb + (r1 + j) * ldv;
         }
+        static_assert(kStep == 4, "the sums below add kStep = 4 pixels");
         part = _mm512_add_ps(part, _mm512_add_ps(_mm512_add_ps(p[0], p[1]), _mm512_add_ps(p[2], p[3])));
 #pragma GCC unroll 4
         for (int j = 0; j < kStep; j++)
@@ -372,36 +378,14 @@ static void backwardGroup(float* __restrict dq, float* __restrict dk, float* __r
       V cols[D];
 #pragma GCC unroll 32
       for (int c = 0; c < D; c++) cols[c] = load(qT + c * kLanes);
-      int64_t r = 0;
-      for (; r + kStep <= rows; r += kStep) {
-        V sc[kStep];
-        scoreRows<D, kStep>(sc, kb + r * ldk, ldk, cols);
-#pragma GCC unroll 4
-        for (int j = 0; j < kStep; j++) store(p + (r + j) * kLanes, _mm512_mul_ps(expNonPositive(_mm512_sub_ps(sc[j], mx)), inv));
-      }
-      for (; r < rows; r++) {
-        V sc[1];
-        scoreRows<D, 1>(sc, kb + r * ldk, ldk, cols);
-        store(p + r * kLanes, _mm512_mul_ps(expNonPositive(_mm512_sub_ps(sc[0], mx)), inv));
-      }
+      eachScore<D>(kb, ldk, rows, cols, [&](int64_t r, V sc) { store(p + r * kLanes, _mm512_mul_ps(expNonPositive(_mm512_sub_ps(sc, mx)), inv)); });
     }
     {
       // dS = P∘(dP − Δ), dP = v·dyᵀ.
       V cols[E];
 #pragma GCC unroll 32
       for (int c = 0; c < E; c++) cols[c] = load(dyT + c * kLanes);
-      int64_t r = 0;
-      for (; r + kStep <= rows; r += kStep) {
-        V dp[kStep];
-        scoreRows<E, kStep>(dp, vb + r * ldv, ldv, cols);
-#pragma GCC unroll 4
-        for (int j = 0; j < kStep; j++) store(ds + (r + j) * kLanes, _mm512_mul_ps(load(p + (r + j) * kLanes), _mm512_sub_ps(dp[j], deltaV)));
-      }
-      for (; r < rows; r++) {
-        V dp[1];
-        scoreRows<E, 1>(dp, vb + r * ldv, ldv, cols);
-        store(ds + r * kLanes, _mm512_mul_ps(load(p + r * kLanes), _mm512_sub_ps(dp[0], deltaV)));
-      }
+      eachScore<E>(vb, ldv, rows, cols, [&](int64_t r, V dp) { store(ds + r * kLanes, _mm512_mul_ps(load(p + r * kLanes), _mm512_sub_ps(dp, deltaV))); });
     }
     {
       // dqᵀ[c] += Σ_n k[n, c]·dS[n], per block, then into the total.
@@ -430,23 +414,24 @@ using Backward = void (*)(float*, float*, float*, const float*, const float*, co
 }  // namespace attention512
 #pragma GCC pop_options
 
-/** The register-blocked kernels for this shape, or null: M = 16, d and dv 16 or 32, an AVX-512 CPU. */
-static attention512::Forward fastForward(const AttentionShape& s) {
-  if (s.m != attention512::kLanes || smallGemmIsa() < 2) return nullptr;
-  if (s.d == 16 && s.e == 16) return &attention512::forwardGroup<16, 16>;
-  if (s.d == 32 && s.e == 32) return &attention512::forwardGroup<32, 32>;
-  if (s.d == 16 && s.e == 32) return &attention512::forwardGroup<16, 32>;
-  if (s.d == 32 && s.e == 16) return &attention512::forwardGroup<32, 16>;
-  return nullptr;
+/** The register-blocked kernels for this shape, or nulls: M = 16, d and dv 16 or 32, an AVX-512 CPU. */
+struct FastKernels {
+  attention512::Forward forward = nullptr;
+  attention512::Backward backward = nullptr;
+};
+
+template <int D, int E>
+static FastKernels fastKernelsOf() {
+  return {&attention512::forwardGroup<D, E>, &attention512::backwardGroup<D, E>};
 }
 
-static attention512::Backward fastBackward(const AttentionShape& s) {
-  if (s.m != attention512::kLanes || smallGemmIsa() < 2) return nullptr;
-  if (s.d == 16 && s.e == 16) return &attention512::backwardGroup<16, 16>;
-  if (s.d == 32 && s.e == 32) return &attention512::backwardGroup<32, 32>;
-  if (s.d == 16 && s.e == 32) return &attention512::backwardGroup<16, 32>;
-  if (s.d == 32 && s.e == 16) return &attention512::backwardGroup<32, 16>;
-  return nullptr;
+static FastKernels fastKernels(const AttentionShape& s) {
+  if (s.m != attention512::kLanes || smallGemmIsa() < 2) return {};
+  if (s.d == 16 && s.e == 16) return fastKernelsOf<16, 16>();
+  if (s.d == 32 && s.e == 32) return fastKernelsOf<32, 32>();
+  if (s.d == 16 && s.e == 32) return fastKernelsOf<16, 32>();
+  if (s.d == 32 && s.e == 16) return fastKernelsOf<32, 16>();
+  return {};
 }
 #endif
 
@@ -468,7 +453,7 @@ void softAggregate(const Args& args) {
   const float* v = args.f32(4, size_t(G * N * E));
 #ifdef CLUE_ATTENTION_AVX512
   const bool general = args.count() > 11 && args.integer(11) != 0;
-  if (const attention512::Forward kernel = general ? nullptr : fastForward(s)) {
+  if (const attention512::Forward kernel = general ? nullptr : fastKernels(s).forward) {
     parallel_for(G, std::max<int64_t>(1, kGrain / std::max<int64_t>(M * N, 1)), [&](int64_t g0, int64_t g1) {
       alignas(64) float scratch[attention512::kRows * attention512::kLanes];
       for (int64_t g = g0; g < g1; g++) {
@@ -553,7 +538,7 @@ void softAggregateGrad(const Args& args) {
   const float* stats = args.f32(8, size_t(G * 2 * M));
 #ifdef CLUE_ATTENTION_AVX512
   const bool general = args.count() > 15 && args.integer(15) != 0;
-  if (const attention512::Backward kernel = general ? nullptr : fastBackward(s)) {
+  if (const attention512::Backward kernel = general ? nullptr : fastKernels(s).backward) {
     parallel_for(G, std::max<int64_t>(1, kGrain / std::max<int64_t>(M * N, 1)), [&](int64_t g0, int64_t g1) {
       alignas(64) float p[attention512::kRows * attention512::kLanes], ds[attention512::kRows * attention512::kLanes];
       for (int64_t g = g0; g < g1; g++) {
