@@ -213,49 +213,35 @@ static inline void eachScore(const float* x, int64_t ld, int64_t rows, const V* 
   }
 }
 
-/** For pixels [0, rows): y[r] = Σ_m w[r·16 + m]·a[m] with a [16, E] row-major, stored at y + r·ld. */
+/**
+ * For pixels [0, rows): y[r] = Σ_m w[r·16 + m]·a[m] with a [16, E] row-major, stored at y + r·ld.
+ * 16 channels at a time: their 16 row vectors and 8 pixels' accumulators fit the 32 registers.
+ */
 template <int E>
 static inline void weightedRows(float* y, int64_t ld, const float* w, int64_t rows, const float* a) {
-  constexpr int EV = E / kLanes;
-  V rowsOf[kLanes][EV];
+  constexpr int64_t step = 8;
+  for (int h = 0; h < E; h += kLanes) {
+    V rowsOf[kLanes];
 #pragma GCC unroll 16
-  for (int m = 0; m < kLanes; m++)
-#pragma GCC unroll 2
-    for (int e = 0; e < EV; e++) rowsOf[m][e] = load(a + m * E + e * kLanes);
-  constexpr int step = EV == 1 ? 8 : 4;  // accumulators + the 16·EV row vectors within 32 registers where they fit
-  int64_t r = 0;
-  for (; r + step <= rows; r += step) {
-    V acc[step][EV];
+    for (int m = 0; m < kLanes; m++) rowsOf[m] = load(a + m * E + h);
+    int64_t r = 0;
+    for (; r + step <= rows; r += step) {
+      V acc[step];
 #pragma GCC unroll 8
-    for (int j = 0; j < step; j++)
-#pragma GCC unroll 2
-      for (int e = 0; e < EV; e++) acc[j][e] = _mm512_setzero_ps();
+      for (int j = 0; j < step; j++) acc[j] = _mm512_setzero_ps();
 #pragma GCC unroll 16
-    for (int m = 0; m < kLanes; m++) {
+      for (int m = 0; m < kLanes; m++)
 #pragma GCC unroll 8
-      for (int j = 0; j < step; j++) {
-        const V b = bcast(w[(r + j) * kLanes + m]);
-#pragma GCC unroll 2
-        for (int e = 0; e < EV; e++) acc[j][e] = _mm512_fmadd_ps(b, rowsOf[m][e], acc[j][e]);
-      }
+        for (int j = 0; j < step; j++) acc[j] = _mm512_fmadd_ps(bcast(w[(r + j) * kLanes + m]), rowsOf[m], acc[j]);
+#pragma GCC unroll 8
+      for (int j = 0; j < step; j++) store(y + (r + j) * ld + h, acc[j]);
     }
-#pragma GCC unroll 8
-    for (int j = 0; j < step; j++)
-#pragma GCC unroll 2
-      for (int e = 0; e < EV; e++) store(y + (r + j) * ld + e * kLanes, acc[j][e]);
-  }
-  for (; r < rows; r++) {
-    V acc[EV];
-#pragma GCC unroll 2
-    for (int e = 0; e < EV; e++) acc[e] = _mm512_setzero_ps();
+    for (; r < rows; r++) {
+      V acc = _mm512_setzero_ps();
 #pragma GCC unroll 16
-    for (int m = 0; m < kLanes; m++) {
-      const V b = bcast(w[r * kLanes + m]);
-#pragma GCC unroll 2
-      for (int e = 0; e < EV; e++) acc[e] = _mm512_fmadd_ps(b, rowsOf[m][e], acc[e]);
+      for (int m = 0; m < kLanes; m++) acc = _mm512_fmadd_ps(bcast(w[r * kLanes + m]), rowsOf[m], acc);
+      store(y + r * ld + h, acc);
     }
-#pragma GCC unroll 2
-    for (int e = 0; e < EV; e++) store(y + r * ld + e * kLanes, acc[e]);
   }
 }
 
@@ -387,19 +373,20 @@ static void backwardGroup(float* __restrict dq, float* __restrict dk, float* __r
       for (int c = 0; c < E; c++) cols[c] = load(dyT + c * kLanes);
       eachScore<E>(vb, ldv, rows, cols, [&](int64_t r, V dp) { store(ds + r * kLanes, _mm512_mul_ps(load(p + r * kLanes), _mm512_sub_ps(dp, deltaV))); });
     }
-    {
-      // dqᵀ[c] += Σ_n k[n, c]·dS[n], per block, then into the total.
-      V acc[D];
-#pragma GCC unroll 32
-      for (int c = 0; c < D; c++) acc[c] = _mm512_setzero_ps();
+    for (int h = 0; h < D; h += kLanes) {
+      // dqᵀ[c] += Σ_n k[n, c]·dS[n], per block, then into the total; 16 channels at a time (registers).
+      V acc[kLanes];
+#pragma GCC unroll 16
+      for (int c = 0; c < kLanes; c++) acc[c] = _mm512_setzero_ps();
       for (int64_t r = 0; r < rows; r++) {
         const V d = load(ds + r * kLanes);
-        const float* kr = kb + r * ldk;
-#pragma GCC unroll 32
-        for (int c = 0; c < D; c++) acc[c] = _mm512_fmadd_ps(bcast(kr[c]), d, acc[c]);
+        const float* kr = kb + r * ldk + h;
+#pragma GCC unroll 16
+        for (int c = 0; c < kLanes; c++) acc[c] = _mm512_fmadd_ps(bcast(kr[c]), d, acc[c]);
       }
-#pragma GCC unroll 32
-      for (int c = 0; c < D; c++) store(dqT + c * kLanes, n0 == 0 ? acc[c] : _mm512_add_ps(load(dqT + c * kLanes), acc[c]));
+      float* total = dqT + h * kLanes;
+#pragma GCC unroll 16
+      for (int c = 0; c < kLanes; c++) store(total + c * kLanes, n0 == 0 ? acc[c] : _mm512_add_ps(load(total + c * kLanes), acc[c]));
     }
     weightedRows<E>(dv + n0 * ldv, ldv, p, rows, dy);  // dv = P·dy
     weightedRows<D>(dk + n0 * ldk, ldk, ds, rows, q);  // dk = dS·q
