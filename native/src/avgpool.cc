@@ -1,8 +1,8 @@
 // Average pooling whose windows tile the image (stride = window, no padding: CLUENet's cluster
-// pooling over 2×2, 4×4 and 8×8 blocks), forward and gradient, NHWC. oneDNN's general pooling
-// (conv.cc) spent 2–4× the memory traffic's time on these; here the forward is one streaming read
-// with each window's sums in registers, and the gradient, which for disjoint windows is a
-// broadcast of dy / area, one streaming write.
+// pooling over 2×2, 4×4 and 8×8 blocks), forward and gradient, NHWC. The forward reads x once,
+// front to back, adding each input row into the output row's window sums; the gradient, which for
+// disjoint windows is dy / area broadcast over each window, writes dx once. oneDNN's general
+// pooling (conv.cc) keeps every other geometry.
 #include <vector>
 
 #include "kernels.h"
@@ -10,41 +10,33 @@
 
 namespace clue {
 
+// Floats read or written per chunk of the pool: both kernels stream memory, one core at L3 speed
+// covers 4 MB in ~60 µs, and smaller pieces handed to the pool's other thread made a training
+// step's pools slower, not faster, on this shared 2-core machine (as for the column sums in reduce.cc).
+constexpr int64_t kStreamGrain = 1 << 20;
+
 /**
  * One output row of the forward: y[ow, :] = inv · Σ_{i<fh, j<fw} x[i·rowStride + (ow·fw + j)·C + :].
- * P neighbouring windows are summed at once so even C = 16 keeps four vector chains in flight.
+ * The fh input rows are read one after the other, each front to back (one sequential stream, which
+ * the prefetchers follow best when x comes from DRAM), into the row of window sums in y itself.
  */
 template <int C>
 __attribute__((always_inline)) inline void avgPoolRowFixed(float* __restrict y, const float* __restrict x, int64_t wo, int64_t fh,
                                                            int64_t fw, int64_t rowStride, float inv) {
-  constexpr int P = C >= 64 ? 1 : 64 / C;
-  int64_t ow = 0;
-  for (; ow + P <= wo; ow += P) {
-    float acc[P * C];
+  for (int64_t i = 0; i < fh; i++) {
+    const float* row = x + i * rowStride;
+    const bool first = i == 0, last = i == fh - 1;
+    for (int64_t ow = 0; ow < wo; ow++) {
+      float acc[C];
 #pragma omp simd
-    for (int k = 0; k < P * C; k++) acc[k] = 0.0f;
-    for (int64_t i = 0; i < fh; i++) {
-      const float* row = x + i * rowStride + ow * fw * C;
-      for (int64_t j = 0; j < fw; j++)
-        for (int p = 0; p < P; p++)
-#pragma omp simd
-          for (int k = 0; k < C; k++) acc[p * C + k] += row[(p * fw + j) * C + k];
-    }
-#pragma omp simd
-    for (int k = 0; k < P * C; k++) y[ow * C + k] = acc[k] * inv;
-  }
-  for (; ow < wo; ow++) {
-    float acc[C];
-#pragma omp simd
-    for (int k = 0; k < C; k++) acc[k] = 0.0f;
-    for (int64_t i = 0; i < fh; i++) {
-      const float* px = x + i * rowStride + ow * fw * C;
+      for (int k = 0; k < C; k++) acc[k] = first ? 0.0f : y[ow * C + k];
+      const float* px = row + ow * fw * C;
       for (int64_t j = 0; j < fw; j++)
 #pragma omp simd
         for (int k = 0; k < C; k++) acc[k] += px[j * C + k];
-    }
 #pragma omp simd
-    for (int k = 0; k < C; k++) y[ow * C + k] = acc[k] * inv;
+      for (int k = 0; k < C; k++) y[ow * C + k] = last ? acc[k] * inv : acc[k];
+    }
   }
 }
 
@@ -130,7 +122,7 @@ void avgPoolTiles(const Args& args) {
   if (mode == 0) {
     float* y = args.f32(1, size_t(n * ho * wo * c));
     const float* x = args.f32(2, size_t(n * h * w * c));
-    parallel_for(n * ho, std::max<int64_t>(1, kGrain / std::max<int64_t>(fh * rowStride, 1)), [&](int64_t r0, int64_t r1) {
+    parallel_for(n * ho, std::max<int64_t>(1, kStreamGrain / std::max<int64_t>(fh * rowStride, 1)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
         const int64_t b = r / std::max<int64_t>(ho, 1), oh = r % std::max<int64_t>(ho, 1);
         avgPoolRow(y + r * wo * c, x + (b * h + oh * fh) * rowStride, wo, fh, fw, rowStride, c, inv);
@@ -141,7 +133,7 @@ void avgPoolTiles(const Args& args) {
   float* dx = args.f32(1, size_t(n * h * w * c));
   const float* dy = args.f32(2, size_t(n * ho * wo * c));
   const int64_t tail = (w - wo * fw) * c;
-  parallel_for(n * h, std::max<int64_t>(1, kGrain / std::max<int64_t>(rowStride, 1)), [&](int64_t r0, int64_t r1) {
+  parallel_for(n * h, std::max<int64_t>(1, kStreamGrain / std::max<int64_t>(rowStride, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const int64_t b = r / h, ih = r % h, oh = ih / fh;
       float* row = dx + r * rowStride;

@@ -116,8 +116,12 @@ static int64_t superRowsFor(int64_t C) {
 }
 
 // Column sums are cut into chunks by size alone (not by thread count), each chunk's partial kept
-// apart and the partials added in chunk order: the same bits for any number of threads.
-constexpr int64_t kColumnGrain = 1 << 16;  // floats per chunk
+// apart and the partials added in chunk order: the same bits for any number of threads. A chunk
+// is 4 MB of input: one core streams that in ~60 µs from L3, and handing smaller pieces to the
+// pool's other thread cost more than it saved in a training step on this shared 2-core machine
+// (CLUE_nano's 71 Sums per step: 11–14 ms with one chunk below 4 MB, 17–24 ms with 1 MB chunks,
+// 26–42 ms on the old kernel, all under heavy load from other processes).
+constexpr int64_t kColumnGrain = 1 << 20;  // floats per chunk
 constexpr int64_t kColumnChunks = 16;
 
 static int64_t columnChunks(int64_t elements) {

@@ -89,7 +89,7 @@ describe("native column sums (reduce.cc) against a double reference", () => {
     const addon = await nativeAddon();
     const threads = addon.info().threads;
     try {
-      for (const [R, C] of [[65536, 16], [16384, 32], [70001, 48], [5000, 17]] as const) {
+      for (const [R, C] of [[262149, 16], [65536, 64], [70001, 48], [300000, 17]] as const) {
         const x = seeded(R * C, 7 * C, -3, 5);
         const results = [1, 2, 4].map((n) => {
           addon.setThreads(n);
