@@ -49,19 +49,21 @@ CLUE_HOT static void avgPoolRow(float* __restrict y, const float* __restrict x, 
     case 128: return avgPoolRowFixed<128>(y, x, wo, fh, fw, rowStride, inv);
     default: break;
   }
-  for (int64_t ow = 0; ow < wo; ow++) {
-    float* acc = y + ow * c;
-    for (int64_t k = 0; k < c; k++) acc[k] = 0.0f;
-    for (int64_t i = 0; i < fh; i++) {
-      const float* px = x + i * rowStride + ow * fw * c;
+  // Other channel counts: the same order, the sums kept in y.
+  std::fill(y, y + wo * c, 0.0f);
+  for (int64_t i = 0; i < fh; i++) {
+    const float* row = x + i * rowStride;
+    for (int64_t ow = 0; ow < wo; ow++) {
+      float* acc = y + ow * c;
       for (int64_t j = 0; j < fw; j++) {
+        const float* px = row + (ow * fw + j) * c;
 #pragma omp simd
-        for (int64_t k = 0; k < c; k++) acc[k] += px[j * c + k];
+        for (int64_t k = 0; k < c; k++) acc[k] += px[k];
       }
     }
-#pragma omp simd
-    for (int64_t k = 0; k < c; k++) acc[k] *= inv;
   }
+#pragma omp simd
+  for (int64_t k = 0; k < wo * c; k++) y[k] *= inv;
 }
 
 /** One input row of the gradient: dx[ow·fw + j, :] = inv · dy[ow, :]; the `tail` floats after the last window get 0. */

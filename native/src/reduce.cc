@@ -58,7 +58,7 @@ static void extremeRow(const T* x, int64_t n, int64_t stride, Better better, T* 
 // dy). The kernels hold a float block of up to 128 columns in registers and flush it to double
 // every kBlockRows rows, as accumulateRows does, so each float chain is as short as there and the
 // error bound is the same; what they drop is the per-row loop overhead and the block's round trip
-// through memory, which made a 16-column sum ~4× slower than its memory traffic.
+// through memory (a hot [65536, 16] sum: 130 → 54 µs).
 //
 // With C dividing a width W ≤ 128 that is a multiple of 16 (C = 16 → W = 128), U = W / C
 // consecutive rows are read as one "super-row" of W floats: lane u·C + c sums rows ≡ u (mod U) of
@@ -160,8 +160,8 @@ static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int6
   }
   if (!tiled) {
     const int64_t chunks = columnChunks(R * inner);
-    if (outer >= chunks || outer >= kColumnChunks) {
-      parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(R * inner, 1)), [&](int64_t o0, int64_t o1) {
+    if (outer >= chunks) {
+      parallel_for(outer, std::max<int64_t>(1, kColumnGrain / std::max<int64_t>(R * inner, 1)), [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; o++) columnSum(out + o * inner, x + o * R * inner, R, inner, scale, 1);
       });
     } else {
