@@ -6,9 +6,7 @@
 import { tf } from "../../tf.js";
 import { LINEAR, LINEAR_GRAD } from "../../fused/names.js";
 import { nativeKernel, sizeOf } from "./common.js";
-
-/** ReduceOp::kSum of native/src/reduce.cc. */
-const REDUCE_SUM = 0;
+import { REDUCE_OP } from "./reduce.js";
 
 /** rows, in and out of x [..., in] · w [in, out], after checking what the addon relies on. */
 function dims(name: string, x: tf.TensorInfo, w: tf.TensorInfo, bias?: tf.TensorInfo): { rows: number; k: number; n: number } {
@@ -41,7 +39,7 @@ export const linearGrad = nativeKernel(LINEAR_GRAD, ({ dy, x, w }, backend, attr
   const out = [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dw, [k, n], "float32")];
   if (attrs.hasBias) {
     const dbias = backend.alloc(n, "float32");
-    backend.addon.reduce(REDUCE_SUM, dbias, g, 1, rows, n);
+    backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
     out.push(backend.output(dbias, [n], "float32"));
   }
   return out;
