@@ -1,7 +1,8 @@
 /** Convolutions with a bias as one op (the bias added in the convolution's epilogue). */
 import { tf } from "../tf.js";
+import { gelu } from "./activation.js";
 import { runKernels, useKernel } from "./dispatch.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "./names.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GELU, DEPTHWISE_CONV2D_BIAS_GELU_GRAD, DEPTHWISE_CONV2D_BIAS_GRAD } from "./names.js";
 
 type Pad = number | "same" | "valid";
 
@@ -28,6 +29,20 @@ export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: t
   checkBias("depthwiseConv2dBias", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);
   if (!useKernel(DEPTHWISE_CONV2D_BIAS, depthwiseBiasGradient)) return tf.tidy(() => tf.add(tf.depthwiseConv2d(x, filter, strides, pad), bias));
   return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS, { x, filter, bias }, { strides, pad }) as tf.Tensor4D;
+}
+
+/**
+ * gelu(depthwiseConv2d(x, filter) + bias) (the exact GELU of {@link gelu}), filter [kh, kw, C, 1],
+ * bias [C]: PVTv2's MLP middle (depthwise 3×3 then GELU) as one op. On backends with a kernel for
+ * it, the forward pass writes only the activation and keeps only x for the backward pass, which
+ * recomputes the pre-activation from x while it forms all three gradients in one sweep (the
+ * pre-activation and its gradient, maps as large as the output, never go to memory); elsewhere
+ * exactly `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
+ */
+export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
+  checkBias("depthwiseConv2dBiasGelu", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);
+  if (!useKernel(DEPTHWISE_CONV2D_BIAS_GELU, depthwiseGeluGradient)) return tf.tidy(() => gelu(depthwiseConv2dBias(x, filter, bias, strides, pad)));
+  return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { strides, pad }) as tf.Tensor4D;
 }
 
 function checkBias(name: string, x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, out: number | undefined, layout: string, fits: boolean): void {
@@ -80,3 +95,15 @@ function depthwiseBiasGradient(): tf.GradConfig {
     },
   };
 }
+
+/** depthwiseConv2dBiasGelu's gradients: one kernel from dy and the inputs (the pre-activation is recomputed, not kept). */
+const depthwiseGeluGradient = (): tf.GradConfig => ({
+  kernelName: DEPTHWISE_CONV2D_BIAS_GELU,
+  inputsToSave: ["x", "filter", "bias"],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, bias] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
+    // all three from one kernel, run here and not inside the per-input closures (see depthwiseBiasGradient)
+    const [dx, dfilter, dbias] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy: dy as tf.Tensor, x, filter, bias }, attrs as tf.NamedAttrMap);
+    return { x: () => dx!, filter: () => dfilter!, bias: () => dbias! };
+  },
+});

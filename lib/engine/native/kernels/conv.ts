@@ -4,7 +4,9 @@
  * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "../../fused/names.js";
+import {
+  CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GELU, DEPTHWISE_CONV2D_BIAS_GELU_GRAD, DEPTHWISE_CONV2D_BIAS_GRAD,
+} from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
@@ -196,19 +198,68 @@ export function oneSweepGradients(info: Info): boolean {
  */
 export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, ({ dy, x, filter }, backend, attrs) => {
   if (!floats(dy, x, filter)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GRAD}: dy, x and filter must be float32`);
-  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  return depthwiseBiasGradients(backend, convInfo(x!.shape, filter!.shape, attrs, true), dy!, x!, filter!);
+});
+
+function depthwiseBiasGradients(backend: NativeBackend, info: Info, dy: tf.TensorInfo, x: tf.TensorInfo, filter: tf.TensorInfo): tf.TensorInfo[] {
   if (!oneSweepGradients(info)) {
     const dBias = backend.alloc(info.inChannels, "float32");
-    backend.addon.reduce(0, dBias, backend.values(dy!), 1, sizeOf(dy!.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
+    backend.addon.reduce(0, dBias, backend.values(dy), 1, sizeOf(dy.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
     return [
-      runConv(backend, CONV.backwardData, info, true, dy!, filter!), runConv(backend, CONV.backwardWeights, info, true, x!, dy!),
+      runConv(backend, CONV.backwardData, info, true, dy, filter), runConv(backend, CONV.backwardWeights, info, true, x, dy),
       backend.output(dBias, [info.inChannels], "float32"),
     ];
+  }
+  const dx = backend.alloc(sizeOf(x.shape), "float32");
+  const dFilter = backend.alloc(sizeOf(filter.shape), "float32");
+  const dBias = backend.alloc(info.inChannels, "float32");
+  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy), backend.values(x), backend.values(filter), convParams(info, info.inChannels));
+  return [backend.output(dx, x.shape.slice(), "float32"), backend.output(dFilter, filter.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
+}
+
+/**
+ * cluelab's depthwiseConv2dBiasGelu: depthwise.cc's depthwiseGelu (GELU applied to each output
+ * row while it is in cache) where the hand-written forward kernel runs ({@link handWritten}),
+ * else depthwiseConv2dBias's kernel and the GELU kernel.
+ */
+export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, ({ x, filter, bias }, backend, attrs) => {
+  if (!floats(x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU}: x, filter and bias must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  const y = backend.alloc(sizeOf(info.outShape), "float32");
+  if (handWritten(CONV.forward, info)) {
+    backend.addon.depthwiseGelu(y, backend.values(x!), backend.values(filter!), backend.values(bias!), convParams(info, info.inChannels));
+  } else {
+    const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
+    backend.addon.gelu(y, backend.values(z));
+    backend.disposeIntermediateTensorInfo(z);
+  }
+  return backend.output(y, info.outShape.slice(), "float32");
+});
+
+/**
+ * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and bias:
+ * depthwise.cc's depthwiseGeluGrad (the pre-activation z recomputed from x and dz = dy·gelu'(z)
+ * formed inside the one sweep of depthwiseGrad) where that sweep runs ({@link oneSweepGradients}),
+ * else z, dz and depthwiseConv2dBias's gradients as separate kernels.
+ */
+export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, bias }, backend, attrs) => {
+  if (!floats(dy, x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and bias must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  if (!oneSweepGradients(info)) {
+    const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
+    const dzValues = backend.alloc(sizeOf(dy!.shape), "float32");
+    backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z));
+    backend.disposeIntermediateTensorInfo(z);
+    const dz = backend.output(dzValues, dy!.shape.slice(), "float32");
+    const grads = depthwiseBiasGradients(backend, info, dz, x!, filter!);
+    backend.disposeIntermediateTensorInfo(dz);
+    return grads;
   }
   const dx = backend.alloc(sizeOf(x!.shape), "float32");
   const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
   const dBias = backend.alloc(info.inChannels, "float32");
-  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), convParams(info, info.inChannels));
+  backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(bias!),
+    convParams(info, info.inChannels));
   return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
 });
 
@@ -262,5 +313,6 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
 export const convKernels: tf.KernelConfig[] = [
   conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
   fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true), depthwiseConv2DBiasGrad,
+  depthwiseConv2DBiasGelu, depthwiseConv2DBiasGeluGrad,
   poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
 ];
