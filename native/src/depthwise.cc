@@ -202,11 +202,12 @@ inline __attribute__((always_inline)) bool span3(float* __restrict out, const fl
  * Rows [r0, r1) of out (rows = image × outH, each outW·C floats), each pixel the sum over its
  * row taps × column taps of source pixel × filter row (source images srcH × srcW × C), plus
  * bias[c] when there is one (added to each row while it is in L1: the sum, then the bias, as a
- * separate add would round), then GELU when `gelu` is set (applied to each row while it is in L1).
+ * separate add would round); with `activated`, also gelu of each row into activated (the same
+ * offsets; may be out itself) while the row is in L1.
  */
 CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, const float* bias, int64_t r0, int64_t r1, int64_t outH,
                          int64_t outW, int64_t srcH, int64_t srcW, int64_t C, int64_t fh, int64_t fw, const AxisTaps& rows,
-                         const AxisTaps& cols, bool gelu = false) {
+                         const AxisTaps& cols, float* activated = nullptr) {
 
   std::vector<Tap> taps(size_t(fh * fw)), inner(size_t(fh * fw));
   int64_t srcImage = srcH * srcW * C;
@@ -248,10 +249,11 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
         for (int64_t c = 0; c < C; c++) px[c] += bias[c];
       }
     }
-    if (gelu) {
+    if (activated) {
       // the row is still in L1: GELU here instead of a second pass over the whole map
+      float* arow = activated + r * outW * C;
 #pragma omp simd
-      for (int64_t i = 0; i < outW * C; i++) orow[i] = geluValue(orow[i]);
+      for (int64_t i = 0; i < outW * C; i++) arow[i] = geluValue(orow[i]);
     }
   }
 }
@@ -593,9 +595,10 @@ void depthwiseGrad(const Args& args) {
 }
 
 /**
- * depthwiseGelu(y, x, filter, bias, params): y = gelu(depthwise(x, filter) + bias), depthwise()'s
- * mode 0 with the GELU applied to each output row while it is in cache: what mode 0 followed by
- * gelu() computes, with one pass over y instead of three.
+ * depthwiseGelu(y, x, filter, bias, params, z|null): y = gelu(z), z = depthwise(x, filter) +
+ * bias, depthwise()'s mode 0 with the GELU applied to each output row while it is in cache: what
+ * mode 0 followed by gelu() computes, without reading z back. z (for the backward pass) is
+ * written only when given.
  */
 void depthwiseGelu(const Args& args) {
   const Geometry g(args, 4, "depthwiseGelu");
@@ -604,25 +607,27 @@ void depthwiseGelu(const Args& args) {
   const float* x = args.f32(1, size_t(n * h * w * C));
   const float* filter = args.f32(2, size_t(fh * fw * C));
   const float* bias = args.f32(3, size_t(C));
+  // z (the pre-activation) kept for the backward pass when asked for
+  float* z = args.count() > 5 && !args.isNull(5) ? args.f32(5, size_t(n * ho * wo * C)) : nullptr;
   AxisTaps rows(ho, h, fh, sh, dh, pt, false), cols(wo, w, fw, sw, dw, pl, false);
   parallel_for(n * ho, rowGrain(wo * C * fh * fw), [&](int64_t r0, int64_t r1) {
-    gatherRows(y, x, filter, bias, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols, true);
+    gatherRows(z ? z : y, x, filter, bias, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols, y);
   });
 }
 
 namespace {
 
-/** dz[i] = dy[i]·gelu'(dz[i]): as fused.cc's geluGrad, in the same target clones (so the same roundings). */
-CLUE_HOT void geluGradInPlace(float* __restrict dz, const float* __restrict dy, int64_t count) {
+/** dz[i] = dy[i]·gelu'(z[i]): fused.cc's geluGrad, in the same target clones (so the same roundings). */
+CLUE_HOT void geluGradRows(float* __restrict dz, const float* __restrict dy, const float* __restrict z, int64_t count) {
 #pragma omp simd
-  for (int64_t i = 0; i < count; i++) dz[i] = dy[i] * geluSlope(dz[i]);
+  for (int64_t i = 0; i < count; i++) dz[i] = dy[i] * geluSlope(z[i]);
 }
 
 /**
- * dz = dy·gelu'(depthwise(x) + bias) for a moving range [lo, hi) of flat output rows (image ×
- * ho), recomputed from x as the range advances and held in a small buffer instead of a map the
- * size of dy. base() is where flat row 0 would be, so gatherRows and filterGradRows, which
- * index a whole map by flat row, read the held rows where they expect them.
+ * dz = dy·gelu'(z) for a moving range [lo, hi) of flat output rows (image × ho), formed as the
+ * range advances and held in a small buffer instead of a map the size of dy. base() is where
+ * flat row 0 would be, so gatherRows and filterGradRows, which index a whole map by flat row,
+ * read the held rows where they expect them.
  */
 class DzWindow {
  public:
@@ -651,12 +656,13 @@ class DzWindow {
 }  // namespace
 
 /**
- * depthwiseGeluGrad(dx, dFilter, dBias, dy, x, filter, bias, params): the three gradients of
- * y = gelu(depthwise(x, filter) + bias) in one sweep over dy and x, as depthwiseGrad() does
- * for dz = dy·gelu'(z), z = depthwise(x, filter) + bias: z is recomputed from x a few rows at a
- * time (9 multiply-adds per element for 3×3 filters) and dz formed in a cache-sized window, so
- * neither z nor dz ever goes to memory. Same chunks and order of summation as depthwiseGrad()
- * on the dz that depthwise() mode 0, geluGrad() would give: deterministic for any number of threads.
+ * depthwiseGeluGrad(dx, dFilter, dBias, dy, x, filter, z, params): the three gradients of
+ * y = gelu(z), z = depthwise(x, filter) + bias (z saved by depthwiseGelu) in one sweep over dy,
+ * z and x, as depthwiseGrad() does for dz = dy·gelu'(z): dz is formed a few rows at a time in a
+ * cache-sized window and never goes to memory. Same chunks and order of summation as
+ * depthwiseGrad() on the dz geluGrad() would give, so the same results bit for bit, for any
+ * number of threads. (Recomputing z from x instead of saving it measured slower here: 9
+ * multiply-adds per element cost more than the pass over z they save.)
  */
 void depthwiseGeluGrad(const Args& args) {
   const Geometry g(args, 7, "depthwiseGeluGrad");
@@ -668,8 +674,7 @@ void depthwiseGeluGrad(const Args& args) {
   const float* dy = args.f32(3, size_t(n * yImage));
   const float* x = args.f32(4, size_t(n * xImage));
   const float* filter = args.f32(5, size_t(wSize));
-  const float* bias = args.f32(6, size_t(C));
-  AxisTaps zRows(ho, h, fh, sh, dh, pt, false), zCols(wo, w, fw, sw, dw, pl, false);
+  const float* z = args.f32(6, size_t(n * yImage));
   AxisTaps dxRows(h, ho, fh, sh, dh, pt, true), dxCols(w, wo, fw, sw, dw, pl, true);
   FilterGradPlan plan(n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl);
   if (plan.total == 0) {
@@ -681,10 +686,9 @@ void depthwiseGeluGrad(const Args& args) {
   int64_t stride = wSize + C;  // a chunk's partial dFilter, then its partial dBias
   std::vector<float> partials(size_t(plan.chunks * stride), 0.0f);
   constexpr int64_t kStep = 4;  // output rows per step, as in depthwiseGrad
-  // dz rows [p, q) into the window: z by the forward kernel, then dz = dy·gelu'(z) in place
+  // dz rows [p, q) into the window
   auto fill = [&](float* dzBase, int64_t p, int64_t q) {
-    gatherRows(dzBase, x, filter, bias, p, q, ho, wo, h, w, C, fh, fw, zRows, zCols);
-    geluGradInPlace(dzBase + p * rowFloats, dy + p * rowFloats, (q - p) * rowFloats);
+    geluGradRows(dzBase + p * rowFloats, dy + p * rowFloats, z + p * rowFloats, (q - p) * rowFloats);
   };
   parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
     float* part = partials.data() + i * stride;

@@ -34,16 +34,41 @@ export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: t
 /**
  * gelu(depthwiseConv2d(x, filter) + bias) (the exact GELU of {@link gelu}), filter [kh, kw, C, 1],
  * bias [C]: PVTv2's MLP middle (depthwise 3×3 then GELU) as one op. On backends with a kernel for
- * it, the forward pass writes only the activation and keeps only x for the backward pass, which
- * recomputes the pre-activation from x while it forms all three gradients in one sweep (the
- * pre-activation and its gradient, maps as large as the output, never go to memory); elsewhere
- * exactly `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
+ * it, the forward pass writes the activation with the GELU applied as each row is computed (and,
+ * while a gradient tape records, the pre-activation z for the backward pass, as the composition
+ * keeps it too), and the backward pass forms dz = dy·gelu'(z) inside the one sweep that computes
+ * all three gradients (dz, a map as large as the output, never goes to memory); elsewhere exactly
+ * `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
  */
 export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
   checkBias("depthwiseConv2dBiasGelu", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);
-  if (!useKernel(DEPTHWISE_CONV2D_BIAS_GELU, depthwiseGeluGradient)) return tf.tidy(() => gelu(depthwiseConv2dBias(x, filter, bias, strides, pad)));
-  return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { strides, pad }) as tf.Tensor4D;
+  if (!useKernel(DEPTHWISE_CONV2D_BIAS_GELU)) return tf.tidy(() => gelu(depthwiseConv2dBias(x, filter, bias, strides, pad)));
+  const attrs = { strides, pad };
+  if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) {
+    return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { ...attrs, keepPreActivation: false }) as tf.Tensor4D;
+  }
+  return depthwiseGeluWithGradient(attrs)(x, filter, bias) as tf.Tensor4D;
 }
+
+/**
+ * The fused kernel as a taped op whose saved tensors are the inputs and z, a second output of the
+ * kernel that the op does not return (a kernel output would get a zero-filled gradient map of its
+ * own from the tape).
+ */
+const depthwiseGeluWithGradient = (attrs: { strides: number; pad: Pad }) =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, filter, bias] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [y, z] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU, { x: x!, filter: filter!, bias: bias! }, { ...attrs, keepPreActivation: true });
+    save([x!, filter!, z!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sf, sz] = saved;
+        return runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy, x: sx!, filter: sf!, z: sz! }, attrs);
+      },
+    };
+  });
 
 function checkBias(name: string, x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, out: number | undefined, layout: string, fits: boolean): void {
   if (x.rank !== 4 || filter.rank !== 4 || !fits || bias.rank !== 1 || bias.shape[0] !== out) {
@@ -96,14 +121,3 @@ function depthwiseBiasGradient(): tf.GradConfig {
   };
 }
 
-/** depthwiseConv2dBiasGelu's gradients: one kernel from dy and the inputs (the pre-activation is recomputed, not kept). */
-const depthwiseGeluGradient = (): tf.GradConfig => ({
-  kernelName: DEPTHWISE_CONV2D_BIAS_GELU,
-  inputsToSave: ["x", "filter", "bias"],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, filter, bias] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D];
-    // all three from one kernel, run here and not inside the per-input closures (see depthwiseBiasGradient)
-    const [dx, dfilter, dbias] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy: dy as tf.Tensor, x, filter, bias }, attrs as tf.NamedAttrMap);
-    return { x: () => dx!, filter: () => dfilter!, bias: () => dbias! };
-  },
-});

@@ -218,38 +218,43 @@ function depthwiseBiasGradients(backend: NativeBackend, info: Info, dy: tf.Tenso
 }
 
 /**
- * cluelab's depthwiseConv2dBiasGelu: depthwise.cc's depthwiseGelu (GELU applied to each output
- * row while it is in cache) where the hand-written forward kernel runs ({@link handWritten}),
- * else depthwiseConv2dBias's kernel and the GELU kernel.
+ * cluelab's depthwiseConv2dBiasGelu: y, and with attrs.keepPreActivation also z (the
+ * pre-activation, for the backward pass). depthwise.cc's depthwiseGelu (GELU applied to each
+ * output row while it is in cache) where the hand-written forward kernel runs ({@link
+ * handWritten}), else depthwiseConv2dBias's kernel and the GELU kernel.
  */
 export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, ({ x, filter, bias }, backend, attrs) => {
   if (!floats(x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU}: x, filter and bias must be float32`);
   const info = convInfo(x!.shape, filter!.shape, attrs, true);
-  const y = backend.alloc(sizeOf(info.outShape), "float32");
+  const keep = attrs.keepPreActivation === true;
+  const size = sizeOf(info.outShape);
+  const y = backend.alloc(size, "float32");
+  let z: tf.TensorInfo | undefined;
   if (handWritten(CONV.forward, info)) {
-    backend.addon.depthwiseGelu(y, backend.values(x!), backend.values(filter!), backend.values(bias!), convParams(info, info.inChannels));
+    const zValues = keep ? backend.alloc(size, "float32") : null;
+    backend.addon.depthwiseGelu(y, backend.values(x!), backend.values(filter!), backend.values(bias!), convParams(info, info.inChannels), zValues);
+    if (zValues) z = backend.output(zValues, info.outShape.slice(), "float32");
   } else {
-    const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
+    z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
     backend.addon.gelu(y, backend.values(z));
-    backend.disposeIntermediateTensorInfo(z);
+    if (!keep) backend.disposeIntermediateTensorInfo(z);
   }
-  return backend.output(y, info.outShape.slice(), "float32");
+  const out = backend.output(y, info.outShape.slice(), "float32");
+  return keep ? [out, z!] : out;
 });
 
 /**
- * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and bias:
- * depthwise.cc's depthwiseGeluGrad (the pre-activation z recomputed from x and dz = dy·gelu'(z)
- * formed inside the one sweep of depthwiseGrad) where that sweep runs ({@link oneSweepGradients}),
- * else z, dz and depthwiseConv2dBias's gradients as separate kernels.
+ * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and the
+ * saved pre-activation z: depthwise.cc's depthwiseGeluGrad (dz = dy·gelu'(z) formed a few rows
+ * at a time inside depthwiseGrad's one sweep, never written out) where that sweep runs ({@link
+ * oneSweepGradients}), else dz by the GELU gradient kernel and depthwiseConv2dBias's gradients.
  */
-export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, bias }, backend, attrs) => {
-  if (!floats(dy, x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and bias must be float32`);
+export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, z }, backend, attrs) => {
+  if (!floats(dy, x, filter, z)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and z must be float32`);
   const info = convInfo(x!.shape, filter!.shape, attrs, true);
   if (!oneSweepGradients(info)) {
-    const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
     const dzValues = backend.alloc(sizeOf(dy!.shape), "float32");
-    backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z));
-    backend.disposeIntermediateTensorInfo(z);
+    backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z!));
     const dz = backend.output(dzValues, dy!.shape.slice(), "float32");
     const grads = depthwiseBiasGradients(backend, info, dz, x!, filter!);
     backend.disposeIntermediateTensorInfo(dz);
@@ -258,7 +263,7 @@ export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GE
   const dx = backend.alloc(sizeOf(x!.shape), "float32");
   const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
   const dBias = backend.alloc(info.inChannels, "float32");
-  backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(bias!),
+  backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(z!),
     convParams(info, info.inChannels));
   return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
 });

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench -- dwgelu [--json] [--batch N] [--reps N] [--threads N]`: depthwiseConv2dBiasGelu's
+ * native kernels (native/src/depthwise.cc: depthwiseGelu, depthwiseGeluGrad) against the
+ * composition they replace, gelu(depthwiseConv2dBias(…)), on the kernels the native backend
+ * would run for it, on the MLP shapes of CLUE_nano_FMNIST (3×3, stride 1, pad 1, batch 64 by
+ * default) plus a stride-2 shape. Forward: conv + bias (hand-written or oneDNN, as routed by
+ * {@link handWritten}) then gelu, against depthwiseGelu. Backward: geluGrad on the saved
+ * pre-activation then depthwiseConv2dBias's gradients (one sweep or separate, as routed by
+ * {@link oneSweepGradients}), against depthwiseGeluGrad, which forms dz from the saved
+ * pre-activation inside the one sweep. The two are called alternately on the same inputs in one run; each figure is the
+ * median of `reps` calls after two warm-ups; ratio = composition / fused (> 1: fused faster);
+ * "used" says whether the native kernels take the fused path on that shape. Also the largest
+ * relative difference between the two results (0: bit for bit).
+ */
+import { tf } from "../lib/engine/index.js";
+import { loadAddon } from "../lib/engine/native/addon.js";
+import { CONV, convParams, handWritten, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
+import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import type { BenchOptions } from "./types.js";
+
+/** One direction on one shape. */
+export interface DwGeluRow {
+  shape: [number, number, number, number];
+  stride: number;
+  pass: "forward" | "backward";
+  composed_ms: number;
+  fused_ms: number;
+  /** composed_ms / fused_ms. */
+  ratio: number;
+  /** Whether the native kernel takes the fused path on this shape. */
+  used: boolean;
+  max_rel_diff: number;
+}
+
+function seededValues(n: number, seed: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return a;
+}
+
+function maxRelDiff(a: Float32Array[], b: Float32Array[]): number {
+  let diff = 0;
+  a.forEach((xs, k) => {
+    const ys = b[k]!;
+    for (let i = 0; i < xs.length; i++) diff = Math.max(diff, Math.abs(xs[i]! - ys[i]!) / (1 + Math.abs(ys[i]!)));
+  });
+  return diff;
+}
+
+export async function run({ json, args }: BenchOptions): Promise<void> {
+  const load = loadAddon();
+  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
+  const addon = load.addon;
+  const batch = option(args, "--batch", 64);
+  const reps = option(args, "--reps", 15);
+  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
+  const shapes: Array<[number, number, number, number, number]> = [
+    [batch, 32, 32, 64, 1], [batch, 16, 16, 128, 1], [batch, 8, 8, 256, 1], [batch, 4, 4, 512, 1], [batch, 16, 16, 64, 2],
+  ];
+  const rows: DwGeluRow[] = [];
+  for (const [n, h, w, c, s] of shapes) {
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [3, 3, c, 1], s, 1, 1, undefined, true);
+    const params = convParams(info, c);
+    const ySize = n * info.outHeight * info.outWidth * c;
+    const x = seededValues(n * h * w * c, 1), dy = seededValues(ySize, 2), f = seededValues(9 * c, 3, 0.7), b = seededValues(c, 4, 0.5);
+    const shape: [number, number, number, number] = [n, h, w, c];
+    // forward (as while training: z kept): conv + bias as routed, then gelu; against depthwiseGelu
+    const z = new Float32Array(ySize), y = new Float32Array(ySize), yFused = new Float32Array(ySize);
+    const conv = (mode: number) => (handWritten(mode, info) ? addon.depthwise : addon.conv);
+    const zFused = new Float32Array(ySize);
+    const [composedFwd, fusedFwd] = alternatingMedians(reps, [
+      () => {
+        conv(CONV.forward)(CONV.forward, z, x, f, params, b);
+        addon.gelu(y, z);
+      },
+      () => addon.depthwiseGelu(yFused, x, f, b, params, zFused),
+    ]);
+    rows.push({ shape, stride: s, pass: "forward", composed_ms: composedFwd, fused_ms: fusedFwd, ratio: composedFwd / fusedFwd,
+      used: handWritten(CONV.forward, info), max_rel_diff: maxRelDiff([yFused, zFused], [y, z]) });
+    // backward: geluGrad on the saved z, then the three gradients as routed; against depthwiseGeluGrad
+    const dz = new Float32Array(ySize);
+    const grads = () => [new Float32Array(x.length), new Float32Array(f.length), new Float32Array(c)] as const;
+    const [dx, dW, dB] = grads(), [dxF, dWF, dBF] = grads();
+    const [composedBwd, fusedBwd] = alternatingMedians(reps, [
+      () => {
+        addon.geluGrad(dz, dy, z);
+        if (oneSweepGradients(info)) {
+          addon.depthwiseGrad(dx, dW, dB, dz, x, f, params);
+        } else {
+          conv(CONV.backwardData)(CONV.backwardData, dx, dz, f, params);
+          conv(CONV.backwardWeights)(CONV.backwardWeights, dW, x, dz, params);
+          addon.reduce(0, dB, dz, 1, ySize / c, c); // op 0: sum (reduce.cc)
+        }
+      },
+      () => addon.depthwiseGeluGrad(dxF, dWF, dBF, dy, x, f, zFused, params),
+    ]);
+    rows.push({ shape, stride: s, pass: "backward", composed_ms: composedBwd, fused_ms: fusedBwd, ratio: composedBwd / fusedBwd,
+      used: oneSweepGradients(info), max_rel_diff: maxRelDiff([dxF, dWF, dBF], [dx, dW, dB]) });
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ batch, reps, threads: addon.info().threads, rows })}\n`);
+    return;
+  }
+  const lines = [`depthwise 3×3 + bias + GELU, composition against fused kernels, medians of ${reps} calls, ${addon.info().threads} threads (ratio > 1: fused faster)`];
+  lines.push(`${"x shape".padEnd(18)}${"stride".padEnd(8)}${"pass".padEnd(10)}${"composed ms".padStart(12)}${"fused ms".padStart(10)}${"ratio".padStart(8)}${"used".padStart(6)}${"max diff".padStart(10)}`);
+  for (const r of rows) {
+    lines.push(`${`[${r.shape.join(",")}]`.padEnd(18)}${String(r.stride).padEnd(8)}${r.pass.padEnd(10)}${r.composed_ms.toFixed(3).padStart(12)}${r.fused_ms.toFixed(3).padStart(10)}${`${r.ratio.toFixed(2)}×`.padStart(8)}${(r.used ? "yes" : "no").padStart(6)}${r.max_rel_diff.toExponential(1).padStart(10)}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
