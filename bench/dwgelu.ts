@@ -9,12 +9,13 @@
  * {@link oneSweepGradients}), against depthwiseGeluGrad, which forms dz from the saved
  * pre-activation inside the one sweep. The two are called alternately on the same inputs in one run; each figure is the
  * median of `reps` calls after two warm-ups; ratio = composition / fused (> 1: fused faster);
- * "used" says whether the native kernels take the fused path on that shape. Also the largest
+ * "used" says whether the native kernels take the fused path on that shape ({@link handWritten},
+ * {@link oneSweepGeluGradients}). Also the largest
  * relative difference between the two results (0: bit for bit).
  */
 import { tf } from "../lib/engine/index.js";
 import { loadAddon } from "../lib/engine/native/addon.js";
-import { CONV, convParams, handWritten, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
+import { CONV, convParams, handWritten, oneSweepGeluGradients, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
 import { alternatingMedians, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
@@ -99,7 +100,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
       () => addon.depthwiseGeluGrad(dxF, dWF, dBF, dy, x, f, zFused, params),
     ]);
     rows.push({ shape, stride: s, pass: "backward", composed_ms: composedBwd, fused_ms: fusedBwd, ratio: composedBwd / fusedBwd,
-      used: oneSweepGradients(info), max_rel_diff: maxRelDiff([dxF, dWF, dBF], [dx, dW, dB]) });
+      used: oneSweepGeluGradients(info), max_rel_diff: maxRelDiff([dxF, dWF, dBF], [dx, dW, dB]) });
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ batch, reps, threads: addon.info().threads, rows })}\n`);

@@ -13,9 +13,10 @@ interface Case {
   pad: number | "same" | "valid";
 }
 
-// The one-sweep native kernels run for 32+ channels in 16s on rows ≥ 8 wide or strided (the
-// first six); the rest take the native fallback: rows 4 wide, channels not in 16s, and 16
-// channels at stride 2 (fused forward, separate backward kernels).
+// Native paths: the fused forward runs for 16·k channels on rows >= 8 wide or strided, the fused
+// backward sweep for 32+ channels in 16s (the first six cases take both); rows 4 wide take
+// oneDNN's convolution and the GELU kernel forward but the fused backward; channels not in 16s
+// and 16 channels at stride 2 (fused forward) take the separate gradient kernels.
 const FUSED: Case[] = [
   { x: [8, 20, 24, 32], strides: 1, pad: 1 },
   { x: [4, 16, 16, 64], strides: 1, pad: 1 },
@@ -24,7 +25,7 @@ const FUSED: Case[] = [
   { x: [2, 15, 13, 32], strides: 2, pad: "same" },
   { x: [2, 12, 10, 32], strides: 1, pad: "valid" },
 ];
-const FALLBACK: Case[] = [
+const OTHER: Case[] = [
   { x: [16, 4, 4, 48], strides: 1, pad: 1 },
   { x: [2, 7, 6, 5], strides: 1, pad: 1 },
   { x: [3, 9, 11, 16], strides: 2, pad: "same" },
@@ -61,7 +62,7 @@ describe("depthwiseConv2dBiasGelu", () => {
     await loadBackend("native");
   });
 
-  for (const c of [...FUSED, ...FALLBACK]) {
+  for (const c of [...FUSED, ...OTHER]) {
     it(`${label(c)}: native equals gelu(depthwiseConv2dBias) on cpu, value and gradients`, async () => {
       const expected = await computeOn("cpu", () => valueAndGradients(c, composed));
       const actual = await computeOn("native", () => valueAndGradients(c, fused));

@@ -244,15 +244,27 @@ export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, 
 });
 
 /**
+ * Whether depthwiseConv2dBiasGelu's gradients come from depthwiseGeluGrad's one sweep: as
+ * {@link oneSweepGradients}, and also on rows narrower than 8 (there the alternative is four
+ * kernels: `npm run bench -- dwgelu` measured 2.4–4.6× on [64,4,4,512], batch 64, 2 threads, on
+ * a loaded machine).
+ */
+export function oneSweepGeluGradients(info: Info): boolean {
+  if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0 || info.inChannels < 32) return false;
+  return info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+/**
  * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and the
  * saved pre-activation z: depthwise.cc's depthwiseGeluGrad (dz = dy·gelu'(z) formed a few rows
- * at a time inside depthwiseGrad's one sweep, never written out) where that sweep runs ({@link
- * oneSweepGradients}), else dz by the GELU gradient kernel and depthwiseConv2dBias's gradients.
+ * at a time inside depthwiseGrad's one sweep, never written out) where {@link
+ * oneSweepGeluGradients} says so, else dz by the GELU gradient kernel and depthwiseConv2dBias's
+ * gradients.
  */
 export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, z }, backend, attrs) => {
   if (!floats(dy, x, filter, z)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and z must be float32`);
   const info = convInfo(x!.shape, filter!.shape, attrs, true);
-  if (!oneSweepGradients(info)) {
+  if (!oneSweepGeluGradients(info)) {
     const dzValues = backend.alloc(sizeOf(dy!.shape), "float32");
     backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z!));
     const dz = backend.output(dzValues, dy!.shape.slice(), "float32");
