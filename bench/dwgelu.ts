@@ -14,9 +14,8 @@
  * relative difference between the two results (0: bit for bit).
  */
 import { tf } from "../lib/engine/index.js";
-import { loadAddon } from "../lib/engine/native/addon.js";
 import { CONV, convParams, handWritten, oneSweepGeluGradients, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
-import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import { alternatingMedians, benchAddon, positiveIntOption as option, seededValues } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One direction on one shape. */
@@ -33,16 +32,6 @@ export interface DwGeluRow {
   max_rel_diff: number;
 }
 
-function seededValues(n: number, seed: number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return a;
-}
-
 function maxRelDiff(a: Float32Array[], b: Float32Array[]): number {
   let diff = 0;
   a.forEach((xs, k) => {
@@ -53,12 +42,9 @@ function maxRelDiff(a: Float32Array[], b: Float32Array[]): number {
 }
 
 export async function run({ json, args }: BenchOptions): Promise<void> {
-  const load = loadAddon();
-  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
-  const addon = load.addon;
+  const addon = benchAddon(args);
   const batch = option(args, "--batch", 64);
   const reps = option(args, "--reps", 15);
-  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
   const shapes: Array<[number, number, number, number, number]> = [
     [batch, 32, 32, 64, 1], [batch, 16, 16, 128, 1], [batch, 8, 8, 256, 1], [batch, 4, 4, 512, 1], [batch, 16, 16, 64, 2],
   ];

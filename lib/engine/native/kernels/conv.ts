@@ -245,9 +245,9 @@ export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, 
 
 /**
  * Whether depthwiseConv2dBiasGelu's gradients come from depthwiseGeluGrad's one sweep: as
- * {@link oneSweepGradients}, and also on rows narrower than 8 (there the alternative is four
- * kernels: `npm run bench -- dwgelu` measured 2.4–4.6× on [64,4,4,512], batch 64, 2 threads, on
- * a loaded machine).
+ * {@link oneSweepGradients}, and also on rows narrower than 8, where the alternative is four
+ * kernels, oneDNN's among them (`npm run bench -- dwgelu`, batch 64, 2 threads, on a heavily
+ * loaded machine: medians 2.4–4.6× on [64,4,4,512]; best-of-60 times about even, 0.9–1.0×).
  */
 export function oneSweepGeluGradients(info: Info): boolean {
   if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0 || info.inChannels < 32) return false;
