@@ -120,4 +120,3 @@ function depthwiseBiasGradient(): tf.GradConfig {
     },
   };
 }
-
