@@ -98,6 +98,17 @@ describe("depthwiseConv2dBiasGelu", () => {
     tf.dispose([...first, ...second]);
   });
 
+  it("native, no gradient tape (inference): the same y as the composition, bit for bit, without keeping z", async () => {
+    for (const c of [FUSED[0]!, OTHER[0]!]) {
+      const forward = (op: Op) => () => [tf.tidy(() => op(t(c.x, 1) as tf.Tensor4D, tf.mul(t([3, 3, c.x[3], 1], 2), 0.7) as tf.Tensor4D,
+        tf.mul(t([c.x[3]], 3), 0.5) as tf.Tensor1D, c.strides, c.pad))];
+      const together = await computeOn("native", forward(fused));
+      const separate = await computeOn("native", forward(composed));
+      assert.equal(together.leaked, 0, `${label(c)}: leaked tensors`);
+      assert.deepEqual(together.values[0], separate.values[0], `${label(c)}: y differs from the composition`);
+    }
+  });
+
   it("cpu: runs exactly the composition gelu(depthwiseConv2dBias(…))", async () => {
     const c = FUSED[2]!;
     const a = await computeOn("cpu", () => valueAndGradients(c, fused));
