@@ -25,7 +25,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
-  dwgelu: { run: dwgelu, about: "the native depthwise conv + bias + GELU kernels (forward, one-sweep backward) against the composition they replace, on CLUE_nano's MLP shapes (batch 64)" },
+  dwgelu: { run: dwgelu, about: "depthwiseConv2dBiasGelu's native one-sweep backward kernel against the composition's kernels, on CLUE_nano's MLP shapes (batch 64)" },
   nearest: { run: nearest, about: "the native nearestCenter's lane kernel against its GEMM + argmax path on CLUE_nano's cluster-pooling shapes, in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
   "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a backbone (--backbone ae: DEC/N2D autoencoder, cnn: SimCLR small CNN) + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },

@@ -202,12 +202,11 @@ inline __attribute__((always_inline)) bool span3(float* __restrict out, const fl
  * Rows [r0, r1) of out (rows = image × outH, each outW·C floats), each pixel the sum over its
  * row taps × column taps of source pixel × filter row (source images srcH × srcW × C), plus
  * bias[c] when there is one (added to each row while it is in L1: the sum, then the bias, as a
- * separate add would round); with `activated`, also gelu of each row into activated (the same
- * offsets; may be out itself) while the row is in L1.
+ * separate add would round).
  */
 CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, const float* bias, int64_t r0, int64_t r1, int64_t outH,
                          int64_t outW, int64_t srcH, int64_t srcW, int64_t C, int64_t fh, int64_t fw, const AxisTaps& rows,
-                         const AxisTaps& cols, float* activated = nullptr) {
+                         const AxisTaps& cols) {
 
   std::vector<Tap> taps(size_t(fh * fw)), inner(size_t(fh * fw));
   int64_t srcImage = srcH * srcW * C;
@@ -248,12 +247,6 @@ CLUE_HOT void gatherRows(float* out, const float* src, const float* filter, cons
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) px[c] += bias[c];
       }
-    }
-    if (activated) {
-      // the row is still in L1: GELU here instead of a second pass over the whole map
-      float* arow = activated + r * outW * C;
-#pragma omp simd
-      for (int64_t i = 0; i < outW * C; i++) arow[i] = geluValue(orow[i]);
     }
   }
 }
@@ -594,27 +587,6 @@ void depthwiseGrad(const Args& args) {
   if (dB) sumPartials(dB, partials.data() + wSize, plan.chunks, stride, C);
 }
 
-/**
- * depthwiseGelu(y, x, filter, bias, params, z|null): y = gelu(z), z = depthwise(x, filter) +
- * bias, depthwise()'s mode 0 with the GELU applied to each output row while it is in cache: what
- * mode 0 followed by gelu() computes, without reading z back. z (for the backward pass) is
- * written only when given.
- */
-void depthwiseGelu(const Args& args) {
-  const Geometry g(args, 4, "depthwiseGelu");
-  auto [n, h, w, C, ho, wo, fh, fw, sh, sw, dh, dw, pt, pl] = g;
-  float* y = args.f32(0, size_t(n * ho * wo * C));
-  const float* x = args.f32(1, size_t(n * h * w * C));
-  const float* filter = args.f32(2, size_t(fh * fw * C));
-  const float* bias = args.f32(3, size_t(C));
-  // z (the pre-activation) kept for the backward pass when asked for
-  float* z = args.count() > 5 && !args.isNull(5) ? args.f32(5, size_t(n * ho * wo * C)) : nullptr;
-  AxisTaps rows(ho, h, fh, sh, dh, pt, false), cols(wo, w, fw, sw, dw, pl, false);
-  parallel_for(n * ho, rowGrain(wo * C * fh * fw), [&](int64_t r0, int64_t r1) {
-    gatherRows(z ? z : y, x, filter, bias, r0, r1, ho, wo, h, w, C, fh, fw, rows, cols, y);
-  });
-}
-
 namespace {
 
 /** dz[i] = dy[i]·gelu'(z[i]): fused.cc's geluGrad, in the same target clones (so the same roundings). */
@@ -657,7 +629,7 @@ class DzWindow {
 
 /**
  * depthwiseGeluGrad(dx, dFilter, dBias, dy, x, filter, z, params): the three gradients of
- * y = gelu(z), z = depthwise(x, filter) + bias (z saved by depthwiseGelu) in one sweep over dy,
+ * y = gelu(z), z = depthwise(x, filter) + bias (z saved by the forward pass) in one sweep over dy,
  * z and x, as depthwiseGrad() does for dz = dy·gelu'(z): dz is formed a few rows at a time in a
  * cache-sized window and never goes to memory. Same chunks and order of summation as
  * depthwiseGrad() on the dz geluGrad() would give, so the same results bit for bit, for any

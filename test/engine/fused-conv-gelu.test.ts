@@ -13,10 +13,10 @@ interface Case {
   pad: number | "same" | "valid";
 }
 
-// Native paths: the fused forward runs for 16·k channels on rows >= 8 wide or strided, the fused
-// backward sweep for 32+ channels in 16s (the first six cases take both); rows 4 wide take
-// oneDNN's convolution and the GELU kernel forward but the fused backward; channels not in 16s
-// and 16 channels at stride 2 (fused forward) take the separate gradient kernels.
+// Native paths: the forward pass is depthwiseConv2dBias's kernel (hand-written for 16·k channels
+// on rows >= 8 wide or strided, else oneDNN's) and the GELU kernel; the backward pass is the
+// fused sweep for 32+ channels in 16s (the first six cases, and rows 4 wide), else the GELU
+// gradient kernel and separate gradient kernels (channels not in 16s, 16 channels).
 const FUSED: Case[] = [
   { x: [8, 20, 24, 32], strides: 1, pad: 1 },
   { x: [4, 16, 16, 64], strides: 1, pad: 1 },

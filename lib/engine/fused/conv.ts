@@ -34,11 +34,10 @@ export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: t
 /**
  * gelu(depthwiseConv2d(x, filter) + bias) (the exact GELU of {@link gelu}), filter [kh, kw, C, 1],
  * bias [C]: PVTv2's MLP middle (depthwise 3×3 then GELU) as one op. On backends with a kernel for
- * it, the forward pass writes the activation with the GELU applied as each row is computed (and,
- * while a gradient tape records, the pre-activation z for the backward pass, as the composition
- * keeps it too), and the backward pass forms dz = dy·gelu'(z) inside the one sweep that computes
- * all three gradients (dz, a map as large as the output, never goes to memory); elsewhere exactly
- * `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
+ * it, the forward pass keeps the pre-activation z for the backward pass (as the composition does)
+ * only while a gradient tape records, and the backward pass forms dz = dy·gelu'(z) inside the one
+ * sweep that computes all three gradients (dz, a map as large as the output, never goes to
+ * memory); elsewhere exactly `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
  */
 export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
   checkBias("depthwiseConv2dBiasGelu", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);

@@ -20,7 +20,6 @@ export interface NativeAddon {
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwiseGrad(dx: F32, dFilter: F32, dBias: F32 | null, dy: F32, x: F32, filter: F32, params: Int32Array): void;
-  depthwiseGelu(y: F32, x: F32, filter: F32, bias: F32, params: Int32Array, z?: F32 | null): void;
   depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, z: F32, params: Int32Array): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
