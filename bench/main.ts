@@ -11,6 +11,7 @@ import { run as data } from "./data.js";
 import { run as community } from "./community.js";
 import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as depthwise } from "./depthwise.js";
+import { run as dwgelu } from "./dwgelu.js";
 import { run as engine } from "./engine.js";
 import { run as kernel } from "./kernel.js";
 import { run as nearest } from "./nearest.js";
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
   "reduce-pool": { run: reducePool, about: "the native column sums (bias gradients) against the row-tiled sum, and the tiling average pools against oneDNN's, on CLUE_nano's shapes, in the same run (--cold: cache-cold buffers)" },
+  dwgelu: { run: dwgelu, about: "depthwiseConv2dBiasGelu's native one-sweep backward kernel against the composition's kernels, on CLUE_nano's MLP shapes (batch 64)" },
   nearest: { run: nearest, about: "the native nearestCenter's lane kernel against its GEMM + argmax path on CLUE_nano's cluster-pooling shapes, in the same run" },
   softaggregate: { run: softaggregate, about: "the native softAggregate's register-blocked kernels (16 centers) against its general kernel, forward and backward, on CLUE_nano's and CLUE_mini_CIFAR's shapes, in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },

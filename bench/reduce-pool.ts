@@ -8,8 +8,7 @@
  * buffers not touched for ≥ 40 MB of traffic (as in a training step, where a recycled output
  * buffer is cold); without it the same buffers are reused (hot in cache).
  */
-import { loadAddon } from "../lib/engine/native/addon.js";
-import { alternatingMedians, positiveIntOption as option, seededValues } from "./measure.js";
+import { benchAddon, alternatingMedians, positiveIntOption as option, seededValues } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One kernel on one shape. */
@@ -35,12 +34,9 @@ function ring(n: number, cold: boolean, seed: number): Float32Array[] {
 }
 
 export async function run({ json, args }: BenchOptions): Promise<void> {
-  const load = loadAddon();
-  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
-  const addon = load.addon;
+  const addon = benchAddon(args);
   const reps = option(args, "--reps", 40);
   const cold = args.includes("--cold");
-  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
   const rows: ReducePoolRow[] = [];
 
   // dbias = Σ dy over rows: the Sum shapes of one training step, then ragged ones.

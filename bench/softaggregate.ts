@@ -8,8 +8,7 @@
  * blocked one's (> 1: blocked faster). `max_rel_diff` is the largest difference between the two
  * kernels' outputs and gradients, relative to each one's largest magnitude (rounding: ~1e-6).
  */
-import { loadAddon } from "../lib/engine/native/addon.js";
-import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import { benchAddon, alternatingMedians, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 type F32 = Float32Array;
@@ -55,11 +54,9 @@ function relDiff(a: F32, b: F32): number {
 }
 
 export async function run({ json, args }: BenchOptions): Promise<void> {
-  const load = loadAddon();
-  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
-  const addon = load.addon as unknown as SoftAggregateAddon & typeof load.addon;
+  const native = benchAddon(args);
+  const addon = native as unknown as SoftAggregateAddon & typeof native;
   const reps = option(args, "--reps", 20);
-  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
   // [config, batch, heads, pixels, head dim]; 16 centers (4×4 clusters) throughout.
   const shapes: Array<[string, number, number, number, number]> = [
     ["CLUE_nano_FMNIST", 64, 1, 1024, 16],

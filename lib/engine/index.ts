@@ -22,6 +22,7 @@ export {
   linear,
   conv2dBias,
   depthwiseConv2dBias,
+  depthwiseConv2dBiasGelu,
   residual,
   softAggregate,
   splitHeads,

@@ -8,6 +8,7 @@ void matmul(const Args& a);
 void conv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
+void depthwiseGeluGrad(const Args& a);
 void pool(const Args& a);
 void avgPoolTiles(const Args& a);
 void unary(const Args& a);

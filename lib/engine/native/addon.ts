@@ -20,6 +20,7 @@ export interface NativeAddon {
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwiseGrad(dx: F32, dFilter: F32, dBias: F32 | null, dy: F32, x: F32, filter: F32, params: Int32Array): void;
+  depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, z: F32, params: Int32Array): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   /** Average pooling with windows that tile the image (pool's params; mode 0 y from x, 1 dx from dy). */
   avgPoolTiles(mode: number, out: F32, input: F32, params: Int32Array): void;
