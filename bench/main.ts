@@ -12,6 +12,7 @@ import { run as community } from "./community.js";
 import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as depthwise } from "./depthwise.js";
 import { run as engine } from "./engine.js";
+import { run as gemm } from "./gemm.js";
 import { run as kernel } from "./kernel.js";
 import { run as nearest } from "./nearest.js";
 import { run as train } from "./train.js";
@@ -24,6 +25,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
+  gemm: { run: gemm, about: "the native matmul on CLUE_nano's linear-layer shapes: as routed against always oneDNN and always hand-written, or against another build (--other)" },
   nearest: { run: nearest, about: "the native nearestCenter's lane kernel against its GEMM + argmax path on CLUE_nano's cluster-pooling shapes, in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
   "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a backbone (--backbone ae: DEC/N2D autoencoder, cnn: SimCLR small CNN) + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },

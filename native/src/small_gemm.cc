@@ -73,10 +73,10 @@ static const int kIsa = detectIsa();
 
 int smallGemmIsa() { return kIsa; }
 
-bool smallGemm(const Gemm& g, bool accumulate) {
+bool smallGemm(const Gemm& g, bool accumulate, const float* bias) {
   switch (kIsa) {
-    case 2: avx512::run(g, accumulate); return true;
-    case 1: avx2::run(g, accumulate); return true;
+    case 2: avx512::run(g, accumulate, bias); return true;
+    case 1: avx2::run(g, accumulate, bias); return true;
     default: return false;
   }
 }
@@ -91,7 +91,7 @@ bool packTransposedPanel(float* dst, int64_t ld, const float* src, int64_t sj, i
 
 #else
 
-bool smallGemm(const Gemm&, bool) { return false; }
+bool smallGemm(const Gemm&, bool, const float*) { return false; }
 int smallGemmIsa() { return 0; }
 bool packTransposedPanel(float*, int64_t, const float*, int64_t, int64_t, int64_t) { return false; }
 
