@@ -42,7 +42,13 @@ static std::atomic<int> policy{0};
  * of CLUE_nano's products on AVX-512 (Zen 4): it wins on every product under 64³ multiply-adds
  * (sgemm's per-call cost dominates, 3–4× on batches of 16×16×16), on 16 columns (1.4×), and on
  * up to 64 columns with a short inner dimension; sgemm stays ahead by 10–30% from 128 columns,
- * on 32 columns with a long inner dimension, and on tall weight gradients with 32+ rows.
+ * on 32 columns with a long inner dimension, and on tall weight gradients with 32+ rows and 16
+ * columns (which splitGemm now sums transposed, as 16 rows).
+ * Re-measured with the bias in the kernel and weight gradients summed as Cᵀ (splitGemm): every
+ * one of the 69 single products of a nano training step at batch 64, full size, one thread, both
+ * kernels called alternately, fastest of 15 by CPU time: each product routed here measured
+ * 1.0–1.65× sgemm's speed (16-wide ones 1.26–1.65×) but two one-column products of a few µs
+ * (0.4–0.5×), each routed to sgemm 0.74–1.09× (`npm run bench -- gemm` repeats this, 2 threads).
  */
 static bool useSmall(const Gemm& g) {
   const int forced = policy.load(std::memory_order_relaxed);

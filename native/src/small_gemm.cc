@@ -2,7 +2,8 @@
 // dimension (16–64) with a long other one, and large batches of tiny products, where sgemm's
 // per-call setup and packing cost more than the arithmetic. op(B) is packed into a panel of whole
 // vectors (unless its rows already are), and each tile of C is R rows × up to 4 vectors held in
-// registers, one FMA per vector per step of the inner dimension. Compiled for AVX-512 and for
+// registers, one FMA per vector per step of the inner dimension, started from the bias: a tall A
+// is read once and C written once. Compiled for AVX-512 and for
 // AVX2+FMA (small_gemm_body.h, once per instruction set), chosen at load time.
 #include "gemm.h"
 
