@@ -16,7 +16,7 @@
  */
 import { createRequire } from "node:module";
 import { loadAddon, type NativeAddon } from "../lib/engine/native/addon.js";
-import { median, positiveIntOption as option } from "./measure.js";
+import { alternatingTimes, median, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One product: C[m×n] = op(A)·op(B) (+ bias), A [m×k] or [k×m] with `ta`, B [k×n] or [n×k] with `tb`. */
@@ -64,28 +64,8 @@ export interface GemmRow extends GemmShape {
   max_rel_diff: number;
 }
 
-function seededValues(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-/** Calls each of `fns` in turn, `reps` rounds after two warm-up rounds: each one's median and fastest ms. */
-function alternating(reps: number, fns: Array<() => void>): Array<{ median: number; min: number }> {
-  const times = fns.map(() => [] as number[]);
-  for (let r = 0; r < reps + 2; r++) {
-    fns.forEach((fn, i) => {
-      const t0 = performance.now();
-      fn();
-      if (r >= 2) times[i]!.push(performance.now() - t0);
-    });
-  }
-  return times.map((t) => ({ median: median(t), min: Math.min(...t) }));
-}
+/** Deterministic values in [-1, 1] (no generator state to share with other benchmarks). */
+const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7548776662 + seed * 1.3247179572));
 
 function maxRelDiff(x: Float32Array, y: Float32Array): number {
   let worst = 0;
@@ -114,16 +94,17 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   const shapes = only >= 0 ? NANO_SHAPES.filter((s) => s.what.includes(args[only + 1] ?? "")) : NANO_SHAPES;
   const rows: GemmRow[] = [];
   for (const s of shapes) {
-    const a = seededValues(s.m * s.k, 1), b = seededValues(s.k * s.n, 2), bias = s.bias ? seededValues(s.n, 3) : null;
+    const a = values(s.m * s.k, 1), b = values(s.k * s.n, 2), bias = s.bias ? values(s.n, 3) : null;
     const call = (lib: NativeAddon, out: Float32Array) => lib.matmul(out, a, b, bias, 1, 1, s.m, s.n, s.k, s.ta ? 1 : 0, s.tb ? 1 : 0, 0, 0);
     const outs = [0, 1, 2].map(() => new Float32Array(s.m * s.n));
     let names: string[];
     let timed: Array<{ median: number; min: number }>;
+    const summary = (times: number[][]) => times.map((t) => ({ median: median(t), min: Math.min(...t) }));
     let diff: number;
     if (other) {
       if (policyOption !== undefined) for (const lib of [addon, other]) lib.gemmPolicy(policyOption);
       names = ["this", "other"];
-      timed = alternating(reps, [() => call(addon, outs[0]!), () => call(other, outs[1]!)]);
+      timed = summary(alternatingTimes(reps, [() => call(addon, outs[0]!), () => call(other, outs[1]!)]));
       diff = maxRelDiff(outs[0]!, outs[1]!);
     } else {
       const policy = (p: number, out: Float32Array) => () => {
@@ -131,7 +112,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
         call(addon, out);
       };
       names = ["routed", "onednn", "hand"];
-      timed = alternating(reps, [policy(0, outs[0]!), policy(1, outs[1]!), policy(2, outs[2]!)]);
+      timed = summary(alternatingTimes(reps, [policy(0, outs[0]!), policy(1, outs[1]!), policy(2, outs[2]!)]));
       addon.gemmPolicy(0);
       diff = maxRelDiff(outs[2]!, outs[1]!);
     }
