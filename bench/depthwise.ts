@@ -13,7 +13,7 @@
 import { tf } from "../lib/engine/index.js";
 import { loadAddon } from "../lib/engine/native/addon.js";
 import { CONV, convParams, handWritten, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
-import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import { alternatingMedians, positiveIntOption as option, seededValues } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 const MODES = ["forward", "data gradient", "filter gradient"] as const;
@@ -42,16 +42,6 @@ export interface GradientsRow {
   ratio: number;
   /** Whether the native kernel uses the one sweep on this shape (oneSweepGradients). */
   used: boolean;
-}
-
-function seededValues(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
 }
 
 export async function run({ json, args }: BenchOptions): Promise<void> {

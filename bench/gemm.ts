@@ -16,7 +16,7 @@
  */
 import { createRequire } from "node:module";
 import { loadAddon, type NativeAddon } from "../lib/engine/native/addon.js";
-import { alternatingTimes, median, positiveIntOption as option } from "./measure.js";
+import { alternatingTimes, median, positiveIntOption as option, seededValues } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One product: C[m×n] = op(A)·op(B) (+ bias), A [m×k] or [k×m] with `ta`, B [k×n] or [n×k] with `tb`. */
@@ -64,9 +64,6 @@ export interface GemmRow extends GemmShape {
   max_rel_diff: number;
 }
 
-/** Deterministic values in [-1, 1] (no generator state to share with other benchmarks). */
-const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7548776662 + seed * 1.3247179572));
-
 function maxRelDiff(x: Float32Array, y: Float32Array): number {
   let worst = 0;
   for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / (1 + Math.abs(y[i]!)));
@@ -94,7 +91,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
   const shapes = only >= 0 ? NANO_SHAPES.filter((s) => s.what.includes(args[only + 1] ?? "")) : NANO_SHAPES;
   const rows: GemmRow[] = [];
   for (const s of shapes) {
-    const a = values(s.m * s.k, 1), b = values(s.k * s.n, 2), bias = s.bias ? values(s.n, 3) : null;
+    const a = seededValues(s.m * s.k, 1), b = seededValues(s.k * s.n, 2), bias = s.bias ? seededValues(s.n, 3) : null;
     const call = (lib: NativeAddon, out: Float32Array) => lib.matmul(out, a, b, bias, 1, 1, s.m, s.n, s.k, s.ta ? 1 : 0, s.tb ? 1 : 0, 0, 0);
     const outs = [0, 1, 2].map(() => new Float32Array(s.m * s.n));
     let names: string[];

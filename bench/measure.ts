@@ -31,3 +31,14 @@ export function alternatingTimes(reps: number, fns: Array<() => void>): number[]
 export function alternatingMedians(reps: number, fns: Array<() => void>): number[] {
   return alternatingTimes(reps, fns).map(median);
 }
+
+/** n deterministic values in [-1, 1) from a small LCG seeded with `seed`. */
+export function seededValues(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 31 - 1;
+  }
+  return a;
+}

@@ -7,6 +7,7 @@ import { BACKEND_NAMES, isBackendName, type BackendLoader, type BackendName, typ
 import { wasmLoader } from "./backends/wasm.js";
 import { webgpuLoader } from "./backends/webgpu.js";
 import { EngineError } from "./errors.js";
+import { installLightTapeSaves } from "./tape-saves.js";
 import { addonPath } from "./native/addon.js";
 import { tf } from "./tf.js";
 
@@ -119,4 +120,5 @@ async function activate(name: BackendName): Promise<void> {
   }
   await tf.ready();
   quietCpuBanner();
+  installLightTapeSaves();
 }

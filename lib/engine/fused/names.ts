@@ -21,3 +21,5 @@ export const CLUSTER_ASSIGN = "ClueClusterAssign";
 export const CLUSTER_ASSIGN_GRAD = "ClueClusterAssignGrad";
 export const CLUSTER_DISPATCH = "ClueClusterDispatch";
 export const CLUSTER_DISPATCH_GRAD = "ClueClusterDispatchGrad";
+export const LINEAR = "ClueLinear";
+export const LINEAR_GRAD = "ClueLinearGrad";

@@ -12,13 +12,14 @@ import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
 import { fusedKernels } from "./kernels/fused.js";
 import { layoutKernels } from "./kernels/layout.js";
+import { linearKernels } from "./kernels/linear.js";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul.js";
 import { reduceKernels } from "./kernels/reduce.js";
 
 export { BACKEND_NAME };
 
 const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
-  ...attentionKernels, ...assignKernels];
+  ...attentionKernels, ...assignKernels, ...linearKernels];
 
 let registered = false;
 

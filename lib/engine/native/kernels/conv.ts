@@ -6,6 +6,7 @@
 import { tf } from "../../tf.js";
 import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
+import { AVG_TILES, windowsTile } from "./avgpool.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
 
@@ -212,7 +213,8 @@ export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, 
   return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
 });
 
-function poolInfo(xShape: number[], attrs: Attrs) {
+/** tfjs' geometry of a pool kernel call on an input of `xShape`. */
+export function poolInfo(xShape: number[], attrs: Attrs) {
   return tf.backend_util.computePool2DInfo(
     xShape as Shape4,
     attrs.filterSize as number | [number, number],
@@ -223,7 +225,8 @@ function poolInfo(xShape: number[], attrs: Attrs) {
   );
 }
 
-function poolParams(info: Info): Int32Array {
+/** The addon's pool parameter block for `info` (native/src/conv.cc documents it). */
+export function poolParams(info: Info): Int32Array {
   const { top, left } = info.padInfo;
   const bottom = farPad(info.inHeight, info.outHeight, info.filterHeight, info.strideHeight, top, info.padInfo.bottom);
   const right = farPad(info.inWidth, info.outWidth, info.filterWidth, info.strideWidth, left, info.padInfo.right);
@@ -239,7 +242,9 @@ const poolForward = (name: string, mode: number) =>
     const info = poolInfo(x!.shape, attrs);
     if (info.filterWidth === 1 && info.filterHeight === 1 && tf.util.arraysEqual(info.inShape, info.outShape)) return undefined;
     const out = backend.alloc(sizeOf(info.outShape), "float32");
-    backend.addon.pool(mode, out, backend.values(x!), null, poolParams(info));
+    const params = poolParams(info);
+    if (mode === POOL.avgForward && windowsTile(params)) backend.addon.avgPoolTiles(AVG_TILES.forward, out, backend.values(x!), params);
+    else backend.addon.pool(mode, out, backend.values(x!), null, params);
     return backend.output(out, info.outShape.slice(), "float32");
   });
 
@@ -255,7 +260,9 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
   if (!floats(dy, input)) return undefined;
   const info = poolInfo(input!.shape, attrs);
   const out = backend.alloc(sizeOf(input!.shape), "float32");
-  backend.addon.pool(POOL.avgBackward, out, backend.values(dy!), null, poolParams(info));
+  const params = poolParams(info);
+  if (windowsTile(params)) backend.addon.avgPoolTiles(AVG_TILES.gradient, out, backend.values(dy!), params);
+  else backend.addon.pool(POOL.avgBackward, out, backend.values(dy!), null, params);
   return backend.output(out, input!.shape.slice(), "float32");
 });
 

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { gelu, layerNorm, ready, tf } from "../../lib/engine/index.js";
+import { installLightTapeSaves, uninstallLightTapeSaves } from "../../lib/engine/tape-saves.js";
+import { seeded } from "../helpers/backends.js";
+
+const t = (shape: number[], seed: number) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed), shape);
+
+/** A small net whose gradient saves inputs and outputs of registered kernels and of fused ops. */
+function loss(x: tf.Tensor2D, w: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Scalar {
+  const h = gelu(layerNorm(tf.matMul(x, w), gamma, beta, 1e-5));
+  return tf.sum(tf.mul(tf.exp(tf.mul(h, 0.3)), tf.square(h)));
+}
+
+function gradients(): Float32Array[] {
+  return tf.tidy(() => {
+    const inputs = [t([7, 5], 1), t([5, 12], 2), t([12], 3), t([12], 4)] as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+    const g = tf.grads((x, w, gamma, beta) => loss(x as tf.Tensor2D, w as tf.Tensor2D, gamma as tf.Tensor1D, beta as tf.Tensor1D))(inputs);
+    return g.map((d) => d.dataSync() as Float32Array);
+  });
+}
+
+/** Kernel names run by `f`, from TensorFlow.js' profiler. */
+async function kernelsRun(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
+  const info = await tf.profile(() => f());
+  return info.kernels.map((k) => k.name);
+}
+
+describe("light tape saves", () => {
+  before(async () => {
+    await ready();
+  });
+
+  it("leaves first-order gradients exactly as TensorFlow.js' own saving gives them", () => {
+    uninstallLightTapeSaves();
+    const reference = gradients();
+    installLightTapeSaves();
+    const light = gradients();
+    assert.equal(light.length, reference.length);
+    light.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(reference[i]!), `gradient ${i}`));
+  });
+
+  it("saves without an Identity kernel while one tape records, and with it under nested tapes", async () => {
+    installLightTapeSaves();
+    const x = t([4, 3], 5);
+    const first = await kernelsRun(() => tf.grad((v: tf.Tensor) => tf.sum(tf.square(v)))(x));
+    assert.ok(first.includes("Square"), `profiled ${first.join(", ")}`);
+    assert.ok(!first.includes("Identity"), `a first-order gradient ran ${first.join(", ")}`);
+    const second = await kernelsRun(() => tf.grad((v: tf.Tensor) => tf.sum(tf.grad((u: tf.Tensor) => tf.sum(tf.square(u)))(v)))(x));
+    assert.ok(second.includes("Identity"), `a second-order gradient ran ${second.join(", ")}`);
+    x.dispose();
+  });
+
+  it("keeps higher-order gradients right", () => {
+    // TensorFlow.js differentiates twice only through kernels whose gradients use saved inputs
+    // (Square, Mul); d²/dx² Σ x²·x·x = 12x², the same with its own clone and with this one.
+    const x = t([6], 6);
+    const f = (u: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.square(u), u), u));
+    const second = () => tf.tidy(() => Array.from(tf.grad((v: tf.Tensor) => tf.grad(f)(v))(x).dataSync()));
+    uninstallLightTapeSaves();
+    const reference = second();
+    installLightTapeSaves();
+    const light = second();
+    assert.deepEqual(light, reference);
+    Array.from(x.dataSync()).forEach((v, i) => assert.ok(Math.abs(light[i]! - 12 * v * v) <= 1e-5, `at ${i}: ${light[i]} vs ${12 * v * v}`));
+    x.dispose();
+  });
+
+  it("leaks no tensor and no storage", () => {
+    installLightTapeSaves();
+    const w = tf.variable(t([5, 12], 7));
+    const gamma = tf.variable(t([12], 8));
+    const beta = tf.variable(t([12], 9));
+    const x = t([7, 5], 10) as tf.Tensor2D;
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => loss(x, w as tf.Tensor2D, gamma as tf.Tensor1D, beta as tf.Tensor1D), [w, gamma, beta]);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    step();
+    const before = tf.memory();
+    for (let i = 0; i < 3; i++) step();
+    const after = tf.memory();
+    assert.equal(after.numTensors, before.numTensors);
+    assert.equal(after.numDataBuffers, before.numDataBuffers);
+    assert.equal(after.numBytes, before.numBytes);
+    tf.dispose([w, gamma, beta, x]);
+  });
+});
