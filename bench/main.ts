@@ -13,6 +13,7 @@ import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as depthwise } from "./depthwise.js";
 import { run as dwgelu } from "./dwgelu.js";
 import { run as engine } from "./engine.js";
+import { run as gemm } from "./gemm.js";
 import { run as kernel } from "./kernel.js";
 import { run as nearest } from "./nearest.js";
 import { run as reducePool } from "./reduce-pool.js";
@@ -27,6 +28,7 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
+  gemm: { run: gemm, about: "the native matmul on CLUE_nano's linear-layer shapes: as routed against always oneDNN and always hand-written, or against another build (--other)" },
   "reduce-pool": { run: reducePool, about: "the native column sums (bias gradients) against the row-tiled sum, and the tiling average pools against oneDNN's, on CLUE_nano's shapes, in the same run (--cold: cache-cold buffers)" },
   dwgelu: { run: dwgelu, about: "depthwiseConv2dBiasGelu's native one-sweep backward kernel against the composition's kernels, on CLUE_nano's MLP shapes (batch 64)" },
   nearest: { run: nearest, about: "the native nearestCenter's lane kernel against its GEMM + argmax path on CLUE_nano's cluster-pooling shapes, in the same run" },

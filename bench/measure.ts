@@ -14,9 +14,9 @@ export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs
 
 /**
  * Calls each of `fns` in turn, `reps` rounds after two warm-up rounds, and returns each one's
- * median time in ms: alternating in one run, so the machine's load weighs on all alike.
+ * times in ms: alternating in one run, so the machine's load weighs on all alike.
  */
-export function alternatingMedians(reps: number, fns: Array<() => void>): number[] {
+export function alternatingTimes(reps: number, fns: Array<() => void>): number[][] {
   const times = fns.map(() => [] as number[]);
   for (let r = 0; r < reps + 2; r++) {
     fns.forEach((fn, i) => {
@@ -25,7 +25,12 @@ export function alternatingMedians(reps: number, fns: Array<() => void>): number
       if (r >= 2) times[i]!.push(performance.now() - t0);
     });
   }
-  return times.map(median);
+  return times;
+}
+
+/** {@link alternatingTimes}, each one's median. */
+export function alternatingMedians(reps: number, fns: Array<() => void>): number[] {
+  return alternatingTimes(reps, fns).map(median);
 }
 
 /** The native addon for a kernel benchmark, with `--threads N` applied when given; an error says why when it does not load. */
