@@ -11,9 +11,8 @@
  * native kernel picks between them by `oneSweepGradients`, shown as "used").
  */
 import { tf } from "../lib/engine/index.js";
-import { loadAddon } from "../lib/engine/native/addon.js";
 import { CONV, convParams, handWritten, oneSweepGradients } from "../lib/engine/native/kernels/conv.js";
-import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import { benchAddon, alternatingMedians, positiveIntOption as option, seededValues } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 const MODES = ["forward", "data gradient", "filter gradient"] as const;
@@ -44,23 +43,10 @@ export interface GradientsRow {
   used: boolean;
 }
 
-function seededValues(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
 export async function run({ json, args }: BenchOptions): Promise<void> {
-  const load = loadAddon();
-  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
-  const addon = load.addon;
+  const addon = benchAddon(args);
   const batch = option(args, "--batch", 64);
   const reps = option(args, "--reps", 15);
-  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
   const shapes: Array<[number, number, number, number, number]> = [
     [batch, 32, 32, 16, 1], [batch, 32, 32, 64, 1], [batch, 16, 16, 128, 1], [batch, 8, 8, 256, 1], [batch, 4, 4, 512, 1],
     [batch, 16, 16, 64, 2], [batch, 15, 13, 24, 1],

@@ -11,9 +11,13 @@ import { run as data } from "./data.js";
 import { run as community } from "./community.js";
 import { run as dcvcdFmnist } from "./dcvcd-fmnist.js";
 import { run as depthwise } from "./depthwise.js";
+import { run as dwgelu } from "./dwgelu.js";
 import { run as engine } from "./engine.js";
+import { run as gemm } from "./gemm.js";
 import { run as kernel } from "./kernel.js";
 import { run as nearest } from "./nearest.js";
+import { run as reducePool } from "./reduce-pool.js";
+import { run as softaggregate } from "./softaggregate.js";
 import { run as train } from "./train.js";
 import type { BenchRun } from "./types.js";
 
@@ -24,7 +28,11 @@ const BENCHMARKS: Record<string, { run: BenchRun; about: string }> = {
   train: { run: train, about: "CLUENet training (batch 64, AdamW) and inference (batch 256) images/s on the selected backend beside PyTorch on the CPU, with ratios" },
   cluenet: { run: cluenet, about: "CLUENet training/inference images/s on the selected backend beside the official model's PyTorch transcription" },
   depthwise: { run: depthwise, about: "the native addon's hand-written depthwise kernels against oneDNN's, each mode on CLUE_nano's shapes (batch 64), in the same run" },
+  gemm: { run: gemm, about: "the native matmul on CLUE_nano's linear-layer shapes: as routed against always oneDNN and always hand-written, or against another build (--other)" },
+  "reduce-pool": { run: reducePool, about: "the native column sums (bias gradients) against the row-tiled sum, and the tiling average pools against oneDNN's, on CLUE_nano's shapes, in the same run (--cold: cache-cold buffers)" },
+  dwgelu: { run: dwgelu, about: "depthwiseConv2dBiasGelu's native one-sweep backward kernel against the composition's kernels, on CLUE_nano's MLP shapes (batch 64)" },
   nearest: { run: nearest, about: "the native nearestCenter's lane kernel against its GEMM + argmax path on CLUE_nano's cluster-pooling shapes, in the same run" },
+  softaggregate: { run: softaggregate, about: "the native softAggregate's register-blocked kernels (16 centers) against its general kernel, forward and backward, on CLUE_nano's and CLUE_mini_CIFAR's shapes, in the same run" },
   kernel: { run: kernel, about: "Jupyter kernel start-up and typed-cell round trips, against tslab in the same run" },
   "dcvcd-fmnist": { run: dcvcdFmnist, about: "Fashion-MNIST (70k): k-means on pixels, a backbone (--backbone ae: DEC/N2D autoencoder, cnn: SimCLR small CNN) + k-means, backbone + DCvCD (ACC/NMI/ARI, wall times)" },
   community: { run: community, about: "Leiden on Fashion-MNIST's 70k kNN graph and a planted graph, against leidenalg, graphology's Louvain and the npm Leiden packages" },

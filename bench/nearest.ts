@@ -8,8 +8,7 @@
  * many winners differ (0 expected: both sum each similarity as one FMA chain in the same order;
  * only the norms' roundings can differ, which moves a winner only at a tie within an ulp or so).
  */
-import { loadAddon } from "../lib/engine/native/addon.js";
-import { alternatingMedians, positiveIntOption as option } from "./measure.js";
+import { benchAddon, alternatingMedians, positiveIntOption as option } from "./measure.js";
 import type { BenchOptions } from "./types.js";
 
 /** One shape: points [groups, n, d] against centers [groups, m, d]. */
@@ -45,11 +44,8 @@ function pooled(x: Float32Array, groups: number, side: number, out: number, d: n
 }
 
 export async function run({ json, args }: BenchOptions): Promise<void> {
-  const load = loadAddon();
-  if (!("addon" in load)) throw new Error(`the native addon is needed: ${load.reason}`);
-  const addon = load.addon;
+  const addon = benchAddon(args);
   const reps = option(args, "--reps", 15);
-  if (args.includes("--threads")) addon.setThreads(option(args, "--threads", 2));
   // [groups, grid side, pooled side, d]: CLUE_nano_FMNIST's three pooling calls, then a ragged one (side 30 → 7 is not a
   // whole window, so it uses random centers instead).
   const shapes: Array<[number, number, number, number]> = [[64, 32, 16, 16], [64, 16, 8, 32], [64, 8, 4, 64], [64, 30, 7, 24]];

@@ -23,6 +23,7 @@ export {
   linear,
   conv2dBias,
   depthwiseConv2dBias,
+  depthwiseConv2dBiasGelu,
   residual,
   softAggregate,
   splitHeads,

@@ -32,9 +32,7 @@ export class Linear extends Module {
     if (shape[shape.length - 1] !== this.inFeatures) {
       throw new Error(`Linear expects ${this.inFeatures} features on the last axis, got shape [${shape.join(",")}]`);
     }
-    const flat = shape.length === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D);
-    const y = this.bias ? linear(flat, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D) : tf.matMul(flat, this.weight as tf.Tensor2D);
-    return shape.length === 2 ? y : tf.reshape(y, [...shape.slice(0, -1), this.outFeatures]);
+    return linear(x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D | null);
   }
 }
 

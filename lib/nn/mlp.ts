@@ -1,5 +1,5 @@
 /** The MetaFormer channel MLP. */
-import { gelu, tf } from "../engine/index.js";
+import { depthwiseConv2dBiasGelu, gelu, tf } from "../engine/index.js";
 import { DepthwiseConv2d } from "./conv.js";
 import type { Build } from "./init.js";
 import { Linear } from "./linear.js";
@@ -16,6 +16,12 @@ class DWConv extends Module {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return this.dwconv.forward(x);
+  }
+
+  /** gelu(forward(x)) as one fused op (the MLP's hidden maps are a CLUENet's largest tensors). */
+  forwardGelu(x: tf.Tensor4D): tf.Tensor4D {
+    const { weight, bias, kernel } = this.dwconv;
+    return depthwiseConv2dBiasGelu(x, weight as tf.Tensor4D, bias as tf.Tensor1D, 1, (kernel - 1) / 2);
   }
 }
 
@@ -37,8 +43,7 @@ export class Mlp extends Module {
 
   /** x [B, H, W, C] → [B, H, W, C]. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    let h = this.fc1.forward(x) as tf.Tensor4D;
-    if (this.dwconv) h = this.dwconv.forward(h);
-    return this.fc2.forward(gelu(h)) as tf.Tensor4D;
+    const h = this.fc1.forward(x) as tf.Tensor4D;
+    return this.fc2.forward(this.dwconv ? this.dwconv.forwardGelu(h) : gelu(h)) as tf.Tensor4D;
   }
 }

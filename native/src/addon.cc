@@ -45,7 +45,8 @@ static void setThreads(const Args& args) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"info", nullptr, info, nullptr, nullptr, nullptr, napi_default, nullptr},
-      CLUE_EXPORT(setThreads), CLUE_EXPORT(matmul), CLUE_EXPORT(conv), CLUE_EXPORT(depthwise), CLUE_EXPORT(depthwiseGrad), CLUE_EXPORT(pool), CLUE_EXPORT(unary),
+      CLUE_EXPORT(setThreads), CLUE_EXPORT(matmul), CLUE_EXPORT(conv), CLUE_EXPORT(depthwise), CLUE_EXPORT(depthwiseGrad), CLUE_EXPORT(depthwiseGeluGrad),
+      CLUE_EXPORT(pool), CLUE_EXPORT(unary),
       CLUE_EXPORT(binary), CLUE_EXPORT(reduce), CLUE_EXPORT(softmax), CLUE_EXPORT(copyStrided), CLUE_EXPORT(fill),
       CLUE_EXPORT(cast), CLUE_EXPORT(oneHot), CLUE_EXPORT(gather), CLUE_EXPORT(segmentSum), CLUE_EXPORT(select),
       CLUE_EXPORT(addN), CLUE_EXPORT(layerNorm), CLUE_EXPORT(layerNormGrad), CLUE_EXPORT(gelu), CLUE_EXPORT(geluGrad),
@@ -53,6 +54,8 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(clusterMeanGrad), CLUE_EXPORT(adamw), CLUE_EXPORT(residual), CLUE_EXPORT(residualGrad),
       CLUE_EXPORT(softAggregate), CLUE_EXPORT(softAggregateGrad),
       CLUE_EXPORT(clusterAssign), CLUE_EXPORT(clusterAssignGrad), CLUE_EXPORT(clusterDispatch), CLUE_EXPORT(clusterDispatchGrad),
+      CLUE_EXPORT(gemmPolicy),
+      CLUE_EXPORT(avgPoolTiles),
       CLUE_EXPORT(adamwUpdate),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

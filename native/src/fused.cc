@@ -3,6 +3,7 @@
 // instead of the ten-odd elementwise kernels their compositions take.
 #include <vector>
 
+#include "gelu.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -290,29 +291,12 @@ void layerNormGrad(const Args& args) {
 }
 
 CLUE_HOT static void geluRange(float* __restrict y, const float* __restrict x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + ferf(x[i] * 0.70710678118654752f));
-}
-
-// exp(t) for the Gaussian's t = −x²/2 ≤ 0: no overflow to guard, and below −87 (where expf goes
-// denormal) 0, so 2^n is one exponent build instead of fexp's two halves and special cases.
-inline float expGaussian(float t) {
-  const float lo = -87.0f;
-  float n;
-  float p = expMantissa(std::max(t, lo), n);
-  int32_t b = (int32_t(n) + 127) << 23;
-  float s;
-  std::memcpy(&s, &b, 4);
-  return t < lo ? 0.0f : p * s;
+  for (int64_t i = 0; i < n; i++) y[i] = geluValue(x[i]);
 }
 
 CLUE_HOT static void geluGradRange(float* __restrict dx, const float* __restrict dy, const float* __restrict x, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    float cdf = 0.5f * (1.0f + ferf(v * 0.70710678118654752f));
-    float pdf = 0.39894228040143268f * expGaussian(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf + v * pdf);
-  }
+  for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * geluSlope(x[i]);
 }
 
 /** gelu(y, x): y = x·Φ(x) = ½x(1 + erf(x/√2)). */

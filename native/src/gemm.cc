@@ -4,6 +4,7 @@
 // with partial sums — with bias and activation applied while each piece is in cache.
 #include <dnnl.h>
 
+#include <atomic>
 #include <vector>
 
 #include "gemm.h"
@@ -32,36 +33,48 @@ CLUE_HOT static void epilogue(float* c, const float* bias, int64_t rows, int64_t
 }
 
 // Which kernel a product runs on: 0 the measured choice (useSmall), 1 always dnnl_sgemm, 2 always
-// the hand-written one (builds that compare the two).
-#ifndef CLUE_GEMM_POLICY
-#define CLUE_GEMM_POLICY 0
-#endif
+// the hand-written one. Set at run time (gemmPolicy) by the benchmark that measures the choice
+// and by tests that check both kernels on the same shapes.
+static std::atomic<int> policy{0};
 
 /**
  * Whether the hand-written kernel beats dnnl_sgemm on this shape, from single-threaded timings
  * of CLUE_nano's products on AVX-512 (Zen 4): it wins on every product under 64³ multiply-adds
  * (sgemm's per-call cost dominates, 3–4× on batches of 16×16×16), on 16 columns (1.4×), and on
  * up to 64 columns with a short inner dimension; sgemm stays ahead by 10–30% from 128 columns,
- * on 32 columns with a long inner dimension, and on tall weight gradients with 32+ rows.
+ * on 32 columns with a long inner dimension, and on tall weight gradients with 32+ rows and 16
+ * columns (which splitGemm now sums transposed, as 16 rows).
+ * Re-measured with the bias in the kernel and weight gradients summed as Cᵀ (splitGemm): every
+ * one of the 69 single products of a nano training step at batch 64, full size, one thread, both
+ * kernels called alternately, fastest of 15 by CPU time: each product routed here measured
+ * 1.0–1.65× sgemm's speed (16-wide ones 1.26–1.65×) but two one-column products of a few µs
+ * (0.4–0.5×), each routed to sgemm 0.74–1.09× (`npm run bench -- gemm` repeats this, 2 threads).
  */
 static bool useSmall(const Gemm& g) {
-  if (CLUE_GEMM_POLICY != 0) return CLUE_GEMM_POLICY == 2;
+  const int forced = policy.load(std::memory_order_relaxed);
+  if (forced != 0) return forced == 2;
   if (double(g.m) * double(g.n) * double(g.k) <= 64.0 * 64.0 * 64.0) return true;
   if (g.n <= 16) return !(g.m >= 32 && g.k > 8 * g.m);
   if (g.n <= 64) return g.k <= 64 || g.n > 32;
   return false;
 }
 
-void gemm(const Gemm& g, bool accumulate) {
+void gemm(const Gemm& g, bool accumulate, const float* bias) {
   if (g.m <= 0 || g.n <= 0) return;
+  if (accumulate) bias = nullptr;
   if (g.k <= 0) {
     if (!accumulate)
-      for (int64_t r = 0; r < g.m; r++) std::fill(g.c + r * g.ldc, g.c + r * g.ldc + g.n, 0.0f);
+      for (int64_t r = 0; r < g.m; r++) {
+        float* row = g.c + r * g.ldc;
+        if (bias) std::copy(bias, bias + g.n, row);
+        else std::fill(row, row + g.n, 0.0f);
+      }
     return;
   }
-  if (useSmall(g) && smallGemm(g, accumulate)) return;
+  if (useSmall(g) && smallGemm(g, accumulate, bias)) return;
   dnnl_status_t s = dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', g.m, g.n, g.k, 1.0f, g.a, g.lda, g.b, g.ldb, accumulate ? 1.0f : 0.0f, g.c, g.ldc);
   if (s != dnnl_success) throw Error("dnnl_sgemm failed with status " + std::to_string(int(s)));
+  if (bias) epilogue(g.c, bias, g.m, g.n, g.ldc, kLinear, 0.0f);
 }
 
 // A piece of GEMM below this many multiply-adds is not worth a thread.
@@ -94,26 +107,38 @@ static Gemm innerOf(const Gemm& g, int64_t k0, int64_t k1) {
   return p;
 }
 
+// Rows of C one piece of a row-split product writes: small enough that oneDNN's output is still in
+// cache when the bias and activation are applied, large enough that a call's setup is amortised.
+constexpr int64_t kRowPieceFloats = 1 << 16;
+
 /** One product spread over the pool, then bias and activation. */
 static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
   double macs = double(g.m) * double(g.n) * double(g.k);
   int64_t most = 2 * poolThreads();
   int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(most, int64_t(macs / kMinChunkMacs)));
   if (chunks > 1 && g.k > 8 * std::max(g.m, g.n) && g.m * g.n <= (1 << 16)) {
-    // A tall inner dimension (a weight gradient summed over every pixel): partial products.
+    // A tall inner dimension (a weight gradient summed over every pixel): partial products, one
+    // per chunk, summed in chunk order (the same bits whichever thread ran which chunk). With
+    // more rows than columns, each partial is Cᵀ = op(B)ᵀ·op(A)ᵀ, so the longer side is the one
+    // the kernels hold in vectors: the hand-written kernel then reads whole rows of A per step
+    // rather than a few floats of each (64×16 from 65,536 pixels: 1.5–1.8× single-threaded).
+    const bool swap = g.m > g.n;
+    const Gemm t = swap ? Gemm{!g.tb, !g.ta, g.n, g.m, g.k, g.ldb, g.lda, g.m, g.b, g.a, nullptr} : g;
     std::vector<float> partial(size_t(chunks * g.m * g.n));
     parallel_chunks(g.k, chunks, [&](int64_t k0, int64_t k1, int64_t i) {
-      Gemm p = innerOf(g, k0, k1);
+      Gemm p = innerOf(t, k0, k1);
       p.c = partial.data() + i * g.m * g.n;
-      p.ldc = g.n;
+      p.ldc = t.n;
       gemm(p);
     });
+    // Element (r, j) of C in partial i.
+    const int64_t sr = swap ? 1 : g.n, sj = swap ? g.m : 1;
     parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; r++) {
         float* dst = g.c + r * g.ldc;
         for (int64_t j = 0; j < g.n; j++) {
           float s = 0.0f;
-          for (int64_t i = 0; i < chunks; i++) s += partial[size_t((i * g.m + r) * g.n + j)];
+          for (int64_t i = 0; i < chunks; i++) s += partial[size_t(i * g.m * g.n + r * sr + j * sj)];
           dst[j] = s;
         }
         if (bias || act != kLinear) epilogue(dst, bias, 1, g.n, g.ldc, act, alpha);
@@ -122,22 +147,34 @@ static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
     return;
   }
   if (chunks > 1 && g.m >= g.n && g.m >= 2 * chunks) {
-    parallel_chunks(g.m, chunks, [&](int64_t r0, int64_t r1, int64_t) {
+    // Rows: pieces of at most kRowPieceFloats outputs (more of them than threads, claimed as they
+    // come, so a core another process holds delays only its own piece), each finished — bias and
+    // activation — while in cache.
+    const int64_t pieceRows = std::max<int64_t>(1, std::max(kRowPieceFloats / g.n, int64_t(kMinChunkMacs / double(g.n * g.k))));
+    const int64_t pieces = std::max(chunks, std::min<int64_t>(int64_t(macs / kMinChunkMacs), (g.m + pieceRows - 1) / pieceRows));
+    parallel_chunks(g.m, pieces, [&](int64_t r0, int64_t r1, int64_t) {
       Gemm p = rowsOf(g, r0, r1);
-      gemm(p);
-      if (bias || act != kLinear) epilogue(p.c, bias, p.m, p.n, p.ldc, act, alpha);
+      gemm(p, false, bias);
+      if (act != kLinear) epilogue(p.c, nullptr, p.m, p.n, p.ldc, act, alpha);
     });
     return;
   }
   if (chunks > 1 && g.n >= 2 * chunks) {
-    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { gemm(colsOf(g, c0, c1)); });
+    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { gemm(colsOf(g, c0, c1), false, bias ? bias + c0 : nullptr); });
   } else {
-    gemm(g);
+    gemm(g, false, bias);
   }
-  if (bias || act != kLinear) {
+  if (act != kLinear) {
     parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)),
-                 [&](int64_t r0, int64_t r1) { epilogue(g.c + r0 * g.ldc, bias, r1 - r0, g.n, g.ldc, act, alpha); });
+                 [&](int64_t r0, int64_t r1) { epilogue(g.c + r0 * g.ldc, nullptr, r1 - r0, g.n, g.ldc, act, alpha); });
   }
+}
+
+/** gemmPolicy(p): 0 the measured routing, 1 always oneDNN, 2 always the hand-written kernel. */
+void gemmPolicy(const Args& args) {
+  int64_t p = args.integer(0);
+  if (p < 0 || p > 2) throw Error("gemmPolicy: need 0 (measured routing), 1 (oneDNN) or 2 (hand-written)");
+  policy.store(int(p));
 }
 
 /**
@@ -175,8 +212,8 @@ void matmul(const Args& args) {
     parallel_for(batch, grain, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) {
         Gemm p = item(i);
-        gemm(p);
-        if (bias || act != kLinear) epilogue(p.c, bias, m, n, n, act, alpha);
+        gemm(p, false, bias);
+        if (act != kLinear) epilogue(p.c, nullptr, m, n, n, act, alpha);
       }
     });
   } else {

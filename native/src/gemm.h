@@ -15,16 +15,18 @@ struct Gemm {
 };
 
 /**
- * C = op(A)·op(B), or C += op(A)·op(B) with `accumulate`, on the calling thread: the hand-written
- * kernel (small_gemm.cc) for the shapes where it beats oneDNN's, dnnl_sgemm for the rest.
+ * C = op(A)·op(B) (+ bias, n values added to every row), or C += op(A)·op(B) with `accumulate`
+ * (no bias), on the calling thread: the hand-written kernel (small_gemm.cc) for the shapes where
+ * it beats oneDNN's, dnnl_sgemm for the rest.
  */
-void gemm(const Gemm& g, bool accumulate = false);
+void gemm(const Gemm& g, bool accumulate = false, const float* bias = nullptr);
 
 /**
- * The hand-written kernel: register-blocked FMAs over rows of C with op(B) in a packed panel.
- * Returns false (and does nothing) where this CPU has neither AVX-512 nor AVX2 with FMA.
+ * The hand-written kernel: register-blocked FMAs over rows of C with op(B) in a packed panel, the
+ * bias (null: none; ignored with `accumulate`) added as each tile of C is stored. Returns false
+ * (and does nothing) where this CPU has neither AVX-512 nor AVX2 with FMA.
  */
-bool smallGemm(const Gemm& g, bool accumulate);
+bool smallGemm(const Gemm& g, bool accumulate, const float* bias = nullptr);
 
 /**
  * The instruction set the hand-written kernels run on: 2 AVX-512, 1 AVX2 + FMA, 0 neither (they

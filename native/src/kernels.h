@@ -5,10 +5,13 @@
 namespace clue {
 
 void matmul(const Args& a);
+void gemmPolicy(const Args& a);
 void conv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
+void depthwiseGeluGrad(const Args& a);
 void pool(const Args& a);
+void avgPoolTiles(const Args& a);
 void unary(const Args& a);
 void binary(const Args& a);
 void reduce(const Args& a);

@@ -54,13 +54,119 @@ static void extremeRow(const T* x, int64_t n, int64_t stride, Better better, T* 
   if (index) *index = at;
 }
 
-/** Sum or mean of x[o, r, i] over r into out[o, i]. */
-static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int64_t inner, bool mean) {
+// Column sums of a row-major [R, C] block with few columns (a bias gradient: Σ over B·H·W rows of
+// dy). The kernels hold a float block of up to 128 columns in registers and flush it to double
+// every kBlockRows rows, as accumulateRows does, so each float chain is as short as there and the
+// error bound is the same; what they drop is the per-row loop overhead and the block's round trip
+// through memory (a hot [65536, 16] sum: 130 → 54 µs).
+//
+// With C dividing a width W ≤ 128 that is a multiple of 16 (C = 16 → W = 128), U = W / C
+// consecutive rows are read as one "super-row" of W floats: lane u·C + c sums rows ≡ u (mod U) of
+// column c, so even C = 16 keeps 8 independent vector chains (one chain is latency-bound), and
+// the U lanes of a column are added in double at the end.
+template <int V>
+__attribute__((always_inline)) inline void sumColumnsFixed(double* __restrict acc, const float* __restrict x, int64_t rows,
+                                                           int64_t stride) {
+  constexpr int W = 16 * V;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+    const int64_t n = std::min(kBlockRows, rows - r0);
+    const float* p = x + r0 * stride;
+    float block[W];
+#pragma omp simd
+    for (int j = 0; j < W; j++) block[j] = p[j];
+    for (int64_t r = 1; r < n; r++) {
+      p += stride;
+#pragma omp simd
+      for (int j = 0; j < W; j++) block[j] += p[j];
+    }
+#pragma omp simd
+    for (int j = 0; j < W; j++) acc[j] += double(block[j]);
+  }
+}
+
+/** acc[0, 16·V) += Σ over `rows` rows (`stride` floats apart) of x's first 16·V columns. */
+CLUE_HOT static void sumColumns16(double* __restrict acc, const float* __restrict x, int64_t rows, int64_t stride, int V) {
+  switch (V) {
+    case 1: return sumColumnsFixed<1>(acc, x, rows, stride);
+    case 2: return sumColumnsFixed<2>(acc, x, rows, stride);
+    case 3: return sumColumnsFixed<3>(acc, x, rows, stride);
+    case 4: return sumColumnsFixed<4>(acc, x, rows, stride);
+    case 5: return sumColumnsFixed<5>(acc, x, rows, stride);
+    case 6: return sumColumnsFixed<6>(acc, x, rows, stride);
+    case 7: return sumColumnsFixed<7>(acc, x, rows, stride);
+    default: return sumColumnsFixed<8>(acc, x, rows, stride);
+  }
+}
+
+/**
+ * acc[0, cols) += Σ over `rows` contiguous rows of `cols` floats: the register kernel where cols is
+ * a multiple of 16 up to 128, else accumulateRows (wider or ragged rows gain little from registers).
+ */
+static void sumColumns(double* __restrict acc, const float* __restrict x, int64_t rows, int64_t cols) {
+  if (cols % 16 == 0 && cols <= 128) sumColumns16(acc, x, rows, cols, int(cols / 16));
+  else accumulateRows(acc, x, rows, cols);
+}
+
+/** Rows per super-row (see above) for C columns, or 1 where no multiple of 16 up to 128 fits. */
+static int64_t superRowsFor(int64_t C) {
+  if (C < 1 || C > 128) return 1;
+  int64_t l = C;
+  while (l % 16 != 0) l += C;  // lcm(C, 16) ≤ 16·C
+  return l > 128 ? 1 : (128 / l) * l / C;
+}
+
+// Column sums are cut into chunks by size alone (not by thread count), each chunk's partial kept
+// apart and the partials added in chunk order: the same bits for any number of threads. A chunk
+// is 4 MB of input: one core streams that in ~60 µs from L3, and handing smaller pieces to the
+// pool's other thread cost more than it saved in a training step on this shared 2-core machine
+// (CLUE_nano's 71 Sums per step: 11–14 ms with one chunk below 4 MB, 17–24 ms with 1 MB chunks,
+// 26–42 ms on the old kernel, all under heavy load from other processes).
+constexpr int64_t kColumnGrain = 1 << 20;  // floats per chunk
+constexpr int64_t kColumnChunks = 16;
+
+static int64_t columnChunks(int64_t elements) {
+  return std::clamp<int64_t>((elements + kColumnGrain - 1) / kColumnGrain, 1, kColumnChunks);
+}
+
+/** out[c] = scale · Σ_r x[r, c] for a row-major [R, C] x, over `chunks` pieces of the pool. */
+static void columnSum(float* out, const float* x, int64_t R, int64_t C, double scale, int64_t chunks) {
+  const int64_t U = superRowsFor(C), W = U * C, S = R / U;
+  std::vector<double> partial(size_t(std::max<int64_t>(1, chunks) * W), 0.0);
+  if (S > 0) {
+    parallel_chunks(S, std::min(chunks, S), [&](int64_t s0, int64_t s1, int64_t t) {
+      sumColumns(partial.data() + t * W, x + s0 * W, s1 - s0, W);
+    });
+  }
+  std::vector<double> total(size_t(C), 0.0);
+  for (int64_t t = 0; t < std::min(chunks, std::max<int64_t>(S, 1)); t++)
+    for (int64_t u = 0; u < U; u++)
+      for (int64_t c = 0; c < C; c++) total[size_t(c)] += partial[size_t(t * W + u * C + c)];
+  for (int64_t r = S * U; r < R; r++)  // the last R mod U rows
+    for (int64_t c = 0; c < C; c++) total[size_t(c)] += double(x[r * C + c]);
+  for (int64_t c = 0; c < C; c++) out[c] = float(total[size_t(c)] * scale);
+}
+
+/**
+ * Sum or mean of x[o, r, i] over r into out[o, i]. `tiled` keeps the general row-tiled kernel
+ * (accumulateRows) where the column kernels would run: benchmarks and tests compare the two.
+ */
+static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int64_t inner, bool mean, bool tiled) {
   double scale = mean ? 1.0 / double(R) : 1.0;
   if (inner == 1) {
     parallel_for(outer, std::max<int64_t>(1, kGrain / std::max<int64_t>(R, 1)), [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; o++) out[o] = float(sumRow(x + o * R, R) * scale);
     });
+    return;
+  }
+  if (!tiled) {
+    const int64_t chunks = columnChunks(R * inner);
+    if (outer >= chunks) {
+      parallel_for(outer, std::max<int64_t>(1, kColumnGrain / std::max<int64_t>(R * inner, 1)), [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; o++) columnSum(out + o * inner, x + o * R * inner, R, inner, scale, 1);
+      });
+    } else {
+      for (int64_t o = 0; o < outer; o++) columnSum(out + o * inner, x + o * R * inner, R, inner, scale, chunks);
+    }
     return;
   }
   int64_t chunks = chunksFor(outer * R * inner, kGrain);
@@ -93,16 +199,18 @@ static void sumReduce(float* out, const float* x, int64_t outer, int64_t R, int6
 /**
  * reduce(op, out, x, outer, R, inner): out[o, i] = op over r of x[o, r, i]. Sum, mean, max, min,
  * prod take and give Float32Arrays; argmax/argmin give an Int32Array (first extreme wins); all/any
- * take and give Uint8Arrays. Max/min propagate NaN as Math.max does.
+ * take and give Uint8Arrays. Max/min propagate NaN as Math.max does. An optional 7th argument 1
+ * makes sum/mean use the general row-tiled kernel instead of the column kernels (for comparison).
  */
 void reduce(const Args& args) {
   int op = int(args.integer(0));
+  const bool tiled = args.count() > 6 && !args.isNull(6) && args.integer(6) == 1;
   int64_t outer = args.integer(3), R = args.integer(4), inner = args.integer(5);
   if (op < 0 || op >= kReduceCount) throw Error("reduce: unknown op " + std::to_string(op));
   if (R <= 0) throw Error("reduce: empty reduction");
   size_t outN = size_t(outer * inner), inN = size_t(outer * R * inner);
   if (op == kSum || op == kMean) {
-    sumReduce(args.f32(1, outN), args.f32(2, inN), outer, R, inner, op == kMean);
+    sumReduce(args.f32(1, outN), args.f32(2, inN), outer, R, inner, op == kMean, tiled);
     return;
   }
   int64_t grain = std::max<int64_t>(1, kGrain / R);

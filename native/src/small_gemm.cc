@@ -2,7 +2,8 @@
 // dimension (16–64) with a long other one, and large batches of tiny products, where sgemm's
 // per-call setup and packing cost more than the arithmetic. op(B) is packed into a panel of whole
 // vectors (unless its rows already are), and each tile of C is R rows × up to 4 vectors held in
-// registers, one FMA per vector per step of the inner dimension. Compiled for AVX-512 and for
+// registers, one FMA per vector per step of the inner dimension, started from the bias: a tall A
+// is read once and C written once. Compiled for AVX-512 and for
 // AVX2+FMA (small_gemm_body.h, once per instruction set), chosen at load time.
 #include "gemm.h"
 
@@ -73,10 +74,10 @@ static const int kIsa = detectIsa();
 
 int smallGemmIsa() { return kIsa; }
 
-bool smallGemm(const Gemm& g, bool accumulate) {
+bool smallGemm(const Gemm& g, bool accumulate, const float* bias) {
   switch (kIsa) {
-    case 2: avx512::run(g, accumulate); return true;
-    case 1: avx2::run(g, accumulate); return true;
+    case 2: avx512::run(g, accumulate, bias); return true;
+    case 1: avx2::run(g, accumulate, bias); return true;
     default: return false;
   }
 }
@@ -91,7 +92,7 @@ bool packTransposedPanel(float* dst, int64_t ld, const float* src, int64_t sj, i
 
 #else
 
-bool smallGemm(const Gemm&, bool) { return false; }
+bool smallGemm(const Gemm&, bool, const float*) { return false; }
 int smallGemmIsa() { return 0; }
 bool packTransposedPanel(float*, int64_t, const float*, int64_t, int64_t, int64_t) { return false; }
 

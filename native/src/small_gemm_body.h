@@ -5,19 +5,25 @@
 
 /**
  * An R×(NV·W) tile of C: R·NV accumulators in registers, one broadcast of A and NV loads of
- * packed B per step of the inner dimension. `cols` (> (NV−1)·W) columns of C are real.
+ * packed B per step of the inner dimension. `cols` (> (NV−1)·W) columns of C are real; `bias`
+ * (those columns of it, or null) is added unless `acc` (C += the product).
  */
 template <int R, int NV>
 static inline void tile(int64_t k, const float* a, int64_t sai, int64_t sap, const float* b, int64_t ldb, float* c, int64_t ldc, int cols,
-                        bool acc) {
+                        bool acc, const float* bias) {
   V s[R][NV];
   const int last = cols - (NV - 1) * W;  // real columns in the last vector
+  // Without `acc`, the sums start from the bias (or zero): the bias costs nothing here, where a
+  // separate pass would read and write all of C again.
+  V start[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; v++) start[v] = !bias ? zero() : (v < NV - 1 || last == W) ? load(bias + v * W) : loadPart(bias + v * W, last);
 #pragma GCC unroll 16
   for (int r = 0; r < R; r++) {
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) {
       const float* cp = c + r * ldc + v * W;
-      s[r][v] = !acc ? zero() : (v < NV - 1 || last == W) ? load(cp) : loadPart(cp, last);
+      s[r][v] = !acc ? start[v] : (v < NV - 1 || last == W) ? load(cp) : loadPart(cp, last);
     }
   }
   const float* ar[R];
@@ -49,33 +55,33 @@ static inline void tile(int64_t k, const float* a, int64_t sai, int64_t sap, con
 /** The last `rows` (< R) rows of a panel: the tile of exactly that height. */
 template <int NV, int R>
 static void tailRows(int rows, int64_t k, const float* a, int64_t sai, int64_t sap, const float* b, int64_t ldb, float* c, int64_t ldc, int cols,
-                     bool acc) {
+                     bool acc, const float* bias) {
   if constexpr (R <= 1) {
-    tile<1, NV>(k, a, sai, sap, b, ldb, c, ldc, cols, acc);
+    tile<1, NV>(k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias);
   } else {
-    if (rows == R) tile<R, NV>(k, a, sai, sap, b, ldb, c, ldc, cols, acc);
-    else tailRows<NV, R - 1>(rows, k, a, sai, sap, b, ldb, c, ldc, cols, acc);
+    if (rows == R) tile<R, NV>(k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias);
+    else tailRows<NV, R - 1>(rows, k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias);
   }
 }
 
 /** m rows of one column panel (NV vectors wide) of C. */
 template <int NV>
 static void panel(int64_t m, int64_t k, const float* a, int64_t sai, int64_t sap, const float* b, int64_t ldb, float* c, int64_t ldc, int cols,
-                  bool acc) {
+                  bool acc, const float* bias) {
   constexpr int R = rowsFor(NV);
   int64_t i = 0;
-  for (; i + R <= m; i += R) tile<R, NV>(k, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, cols, acc);
-  if (i < m) tailRows<NV, R - 1>(int(m - i), k, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, cols, acc);
+  for (; i + R <= m; i += R) tile<R, NV>(k, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, cols, acc, bias);
+  if (i < m) tailRows<NV, R - 1>(int(m - i), k, a + i * sai, sai, sap, b, ldb, c + i * ldc, ldc, cols, acc, bias);
 }
 
 /** A column panel `cols` (≤ kMaxNV·W) wide: the panel<NV> of just enough vectors. */
 static void anyPanel(int64_t m, int64_t k, const float* a, int64_t sai, int64_t sap, const float* b, int64_t ldb, float* c, int64_t ldc, int cols,
-                     bool acc) {
+                     bool acc, const float* bias) {
   switch ((cols + W - 1) / W) {
-    case 1: panel<1>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc); break;
-    case 2: panel<2>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc); break;
-    case 3: panel<3>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc); break;
-    default: panel<4>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc); break;
+    case 1: panel<1>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias); break;
+    case 2: panel<2>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias); break;
+    case 3: panel<3>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias); break;
+    default: panel<4>(m, k, a, sai, sap, b, ldb, c, ldc, cols, acc, bias); break;
   }
 }
 
@@ -123,7 +129,7 @@ constexpr int64_t kRowBlock = 192;
 constexpr int64_t kPanelFloats = 1 << 15;
 
 // m, n, k ≥ 1: gemm() handles empty products before calling.
-static void run(const Gemm& g, bool accumulate) {
+static void run(const Gemm& g, bool accumulate, const float* bias) {
   // A(i, p) = a[i·sai + p·sap], B(p, j) = b[p·sbp + j·sbj].
   const int64_t sai = g.ta ? 1 : g.lda, sap = g.ta ? g.lda : 1;
   const int64_t sbp = g.tb ? 1 : g.ldb, sbj = g.tb ? g.ldb : 1;
@@ -141,6 +147,7 @@ static void run(const Gemm& g, bool accumulate) {
     const int64_t kn = std::min(kc, g.k - k0);
     const float* bp = g.b + k0 * sbp;
     const bool acc = accumulate || k0 > 0;
+    const float* bk = acc ? nullptr : bias;
     const float* ak = g.a + k0 * sap;
     if (perPanel) {
       constexpr int64_t kPanel = kMaxNV * W;
@@ -148,7 +155,7 @@ static void run(const Gemm& g, bool accumulate) {
       for (int64_t j0 = 0; j0 < g.n; j0 += kPanel) {
         const int cols = int(std::min<int64_t>(kPanel, g.n - j0));
         packTransposed(dst, kPanel, bp + j0 * sbj, sbj, kn, cols);
-        anyPanel(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc);
+        anyPanel(g.m, kn, ak, sai, sap, dst, kPanel, g.c + j0, g.ldc, cols, acc, bk ? bk + j0 : nullptr);
       }
       continue;
     }
@@ -174,7 +181,7 @@ static void run(const Gemm& g, bool accumulate) {
         const int cols = int(std::min<int64_t>(kMaxNV * W, g.n - j0));
         const float* bj = bp + j0;
         float* cj = ci + j0;
-        anyPanel(mb, kn, ai, sai, sap, bj, ldb, cj, g.ldc, cols, acc);
+        anyPanel(mb, kn, ai, sai, sap, bj, ldb, cj, g.ldc, cols, acc, bk ? bk + j0 : nullptr);
       }
     }
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
 import { referenceSoftAggregate, softAggregate } from "../../lib/engine/fused/index.js";
+import { loadAddon } from "../../lib/engine/native/addon.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 import { groupsToRows } from "./heads-layout.js";
 
@@ -19,8 +20,9 @@ interface Case {
   why: string;
 }
 
-// The kernel takes pixels in blocks of 16384 / M (at least 8): one block for CLUE_nano's shapes,
-// several (online softmax, a running max) for the large-N cases.
+// The general kernel takes pixels in blocks of 16384 / M (at least 8): one block for CLUE_nano's
+// shapes, several (online softmax, a running max) for the large-N cases. On AVX-512, M = 16 with
+// d and dv of 16 or 32 take the register-blocked kernels instead: blocks of 64 pixels, 4 at a time.
 const CASES: Case[] = [
   { g: 4, m: 16, n: 1024, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's first stage, one block" },
   { g: 3, m: 5, n: 37, d: 7, dv: 9, qRange: 2, why: "odd sizes (N not a multiple of the vector width), dv ≠ d" },
@@ -30,6 +32,13 @@ const CASES: Case[] = [
   { g: 5, m: 16, n: 300, d: 32, dv: 32, qRange: 1, why: "d = 32" },
   { g: 2, m: 3, n: 1, d: 4, dv: 4, qRange: 1, why: "a single pixel: the output is v, no gradient reaches q or k" },
   { g: 2, m: 16, n: 3000, d: 16, dv: 16, qRange: 25, why: "scores up to ±400 (exp would overflow without the max), running max across blocks" },
+  { g: 1, m: 16, n: 37, d: 16, dv: 32, qRange: 3, why: "batch 1, M = 16 with dv = 32 ≠ d, N not a multiple of 4 (one partial block)" },
+  { g: 3, m: 16, n: 130, d: 32, dv: 16, qRange: 3, why: "d = 32 > dv, three blocks of 64, the last 2 pixels" },
+  { g: 2, m: 16, n: 3, d: 16, dv: 16, qRange: 2, why: "fewer pixels than one step of 4" },
+  { g: 2, m: 16, n: 1, d: 32, dv: 32, qRange: 2, why: "M = 16, a single pixel" },
+  { g: 2, m: 16, n: 70, d: 24, dv: 24, qRange: 2, why: "M = 16 with d = 24 (not a multiple of 16: the general kernel)" },
+  { g: 2, m: 15, n: 70, d: 16, dv: 16, qRange: 2, why: "M = 15 with d = 16 (the general kernel)" },
+  { g: 2, m: 17, n: 70, d: 16, dv: 16, qRange: 2, why: "M = 17 with d = 16 (the general kernel)" },
 ];
 
 /** The op's value and its gradients w.r.t. q, k, v for a seeded upstream weighting, through `op`. */
@@ -38,7 +47,14 @@ function valueAndGradients(c: Case, op: typeof softAggregate): tf.Tensor[] {
     const q = t([c.g, c.m, c.d], 1, -c.qRange, c.qRange) as tf.Tensor3D;
     const k = t([c.g, c.n, c.d], 2) as tf.Tensor3D;
     const v = t([c.g, c.n, c.dv], 3, -2, 2) as tf.Tensor3D;
-    const w = t([c.g, c.m, c.dv], 4, 0.5, 1.5);
+    return valueAndGradientsAt(q, k, v, op);
+  });
+}
+
+/** The op's value at q, k, v and its gradients there for a seeded upstream weighting. */
+function valueAndGradientsAt(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, op: typeof softAggregate): tf.Tensor[] {
+  return tf.tidy(() => {
+    const w = t([q.shape[0], q.shape[1], v.shape[2]], 4, 0.5, 1.5);
     const f = (a: tf.Tensor, b: tf.Tensor, e: tf.Tensor) => op(a as tf.Tensor3D, b as tf.Tensor3D, e as tf.Tensor3D);
     const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, e: tf.Tensor) => tf.sum(tf.mul(f(a, b, e), w)))([q, k, v]);
     return [f(q, k, v), ...grads];
@@ -87,6 +103,9 @@ describe("fused softAggregate: the native kernels equal the composition on cpu",
     { heads: 2, g: 4, m: 16, n: 256, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's second stage" },
     { heads: 3, g: 6, m: 5, n: 37, d: 7, dv: 9, qRange: 2, why: "odd sizes, dv ≠ d" },
     { heads: 2, g: 4, m: 16, n: 1500, d: 8, dv: 8, qRange: 2, why: "two blocks of pixels: the second starts mid-row-stride" },
+    { heads: 4, g: 4, m: 16, n: 64, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's third stage, batch 1" },
+    { heads: 8, g: 16, m: 16, n: 16, d: 16, dv: 16, qRange: 3, why: "CLUE_nano's fourth stage" },
+    { heads: 2, g: 4, m: 16, n: 131, d: 32, dv: 32, qRange: 3, why: "d = 32 in rows 64 apart, three blocks of 64 and 3 pixels" },
   ];
   for (const c of HEADS_CASES) {
     it(`${c.heads} head(s) in channels-last rows, G=${c.g} M=${c.m} N=${c.n} d=${c.d} dv=${c.dv} (${c.why}): native and cpu vs the composition on groups`, async () => {
@@ -135,6 +154,48 @@ describe("fused softAggregate: the native kernels equal the composition on cpu",
     for (let i = 0; i < 3; i++) settle();
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([q, k, v]);
+  });
+
+  it("M = 16: a max that grows in every block of 64 pixels (each rescales the sums before it), and one that never does", async () => {
+    // Pixels along a ramp in one direction u: centers aligned with u score highest on the last
+    // pixel (the running max rises block after block, up to ~70), those opposed on the first.
+    const [g, m, n, d] = [2, 16, 300, 16];
+    const inputs = () => {
+      const u = t([1, 1, d], 5);
+      const k = tf.add(tf.mul(tf.mul(tf.reshape(tf.linspace(0, 1, n), [1, n, 1]), u), 6), tf.mul(t([g, n, d], 6), 0.1)) as tf.Tensor3D;
+      const scale = tf.tensor(Array.from({ length: m }, (_, i) => (i % 4 === 3 ? -1 : 1) * (2 + i / 4)), [1, m, 1]);
+      const q = tf.add(tf.mul(scale, u), tf.mul(t([g, m, d], 7), 0.1)) as tf.Tensor3D;
+      return [q, k, t([g, n, d], 3, -2, 2) as tf.Tensor3D] as const;
+    };
+    const expected = await computeOn("cpu", () => tf.tidy(() => valueAndGradientsAt(...inputs(), referenceSoftAggregate)));
+    const actual = await computeOn("native", () => tf.tidy(() => valueAndGradientsAt(...inputs(), softAggregate)));
+    assert.equal(actual.leaked, 0, "native leaked tensors");
+    assertCloseToReference(actual.values, expected.values, "native");
+  });
+
+  it("the addon's general kernel, forced by its last argument (the benchmark's peer), agrees with the register-blocked one", () => {
+    const load = loadAddon();
+    assert.ok("addon" in load, "the native addon loads");
+    type Call = (...a: Array<Float32Array | number>) => void;
+    const addon = load.addon as unknown as { softAggregate: Call; softAggregateGrad: Call };
+    const [b, heads, m, n, d] = [2, 2, 16, 70, 16], g = b * heads;
+    const q = seeded(g * m * d, 1, -3, 3), k = seeded(b * n * heads * d, 2), v = seeded(b * n * heads * d, 3), dy = seeded(g * m * d, 4);
+    const results = [0, 1].map((general) => {
+      const r = [g * m * d, g * 2 * m, g * m * d, k.length, v.length].map((size) => new Float32Array(size));
+      const [out, stats, dq, dk, dv] = r as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      addon.softAggregate(out, stats, q, k, v, g, m, n, d, d, heads, general);
+      addon.softAggregateGrad(dq, dk, dv, dy, q, k, v, out, stats, g, m, n, d, d, heads, general);
+      return r;
+    });
+    // Another kernel ran: sums in another order round differently somewhere.
+    for (const [i, what] of [[0, "softAggregate"], [2, "softAggregateGrad"]] as const) {
+      assert.ok(results[0]![i]!.some((x, j) => x !== results[1]![i]![j]), `${what}'s last argument selects the general kernel`);
+    }
+    results[0]!.forEach((blocked, i) => {
+      const general = results[1]![i]!;
+      const { worst, at } = mismatch(blocked, general, 1e-5 * Math.max(maxAbs(general), 1), 1e-4);
+      assert.ok(worst <= 1, `output ${i}: ${blocked[at]} (blocked) vs ${general[at]} (general) at ${at}`);
+    });
   });
 
   it("no pixels (N = 0) gives zeros, as the composition does", async () => {

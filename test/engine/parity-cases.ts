@@ -60,6 +60,8 @@ export const PARITY_CASES: ParityCase[] = [
   { name: "fused layerNorm C = 16, several chunks (2165 rows)", inputs: [{ shape: [5, 433, 16], lo: -2, hi: 3 }, { shape: [16] }, { shape: [16] }],
     f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
   { name: "fused linear (product + bias, own gradient)", inputs: [{ shape: [37, 12] }, { shape: [12, 5] }, { shape: [5] }], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
+  { name: "fused linear on a 4-D map (33 rows)", inputs: [{ shape: [1, 3, 11, 16] }, { shape: [16, 17] }, { shape: [17] }], f: (x, w, b) => linear(x!, w as tf.Tensor2D, b as tf.Tensor1D) },
+  { name: "fused linear without bias, 3-D", inputs: [{ shape: [2, 9, 17] }, { shape: [17, 1] }], f: (x, w) => linear(x!, w as tf.Tensor2D) },
   { name: "fused gelu", inputs: [{ shape: [6, 33], lo: -5, hi: 5 }], f: (x) => gelu(x!) },
   { name: "fused residual (layer scale, drop-path mask)", inputs: [{ shape: [4, 5, 3, 8] }, { shape: [4, 5, 3, 8] }, { shape: [8] }], f: (x, b, s) =>
       residual(x!, b!, s as tf.Tensor1D, new Float32Array([0, 4 / 3, 4 / 3, 0])) },

@@ -1,7 +1,8 @@
 /** Convolutions with a bias as one op (the bias added in the convolution's epilogue). */
 import { tf } from "../tf.js";
+import { gelu } from "./activation.js";
 import { runKernels, useKernel } from "./dispatch.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "./names.js";
+import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GELU, DEPTHWISE_CONV2D_BIAS_GELU_GRAD, DEPTHWISE_CONV2D_BIAS_GRAD } from "./names.js";
 
 type Pad = number | "same" | "valid";
 
@@ -29,6 +30,44 @@ export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: t
   if (!useKernel(DEPTHWISE_CONV2D_BIAS, depthwiseBiasGradient)) return tf.tidy(() => tf.add(tf.depthwiseConv2d(x, filter, strides, pad), bias));
   return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS, { x, filter, bias }, { strides, pad }) as tf.Tensor4D;
 }
+
+/**
+ * gelu(depthwiseConv2d(x, filter) + bias) (the exact GELU of {@link gelu}), filter [kh, kw, C, 1],
+ * bias [C]: PVTv2's MLP middle (depthwise 3×3 then GELU) as one op. On backends with a kernel for
+ * it, the forward pass keeps the pre-activation z for the backward pass (as the composition does)
+ * only while a gradient tape records, and the backward pass forms dz = dy·gelu'(z) inside the one
+ * sweep that computes all three gradients (dz, a map as large as the output, never goes to
+ * memory); elsewhere exactly `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
+ */
+export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
+  checkBias("depthwiseConv2dBiasGelu", x, filter, bias, x.shape[3], "[kh, kw, C, 1]", filter.shape[2] === x.shape[3] && filter.shape[3] === 1);
+  if (!useKernel(DEPTHWISE_CONV2D_BIAS_GELU)) return tf.tidy(() => gelu(depthwiseConv2dBias(x, filter, bias, strides, pad)));
+  const attrs = { strides, pad };
+  if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) {
+    return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { ...attrs, keepPreActivation: false }) as tf.Tensor4D;
+  }
+  return depthwiseGeluWithGradient(attrs)(x, filter, bias) as tf.Tensor4D;
+}
+
+/**
+ * The fused kernel as a taped op whose saved tensors are the inputs and z, a second output of the
+ * kernel that the op does not return (a kernel output would get a zero-filled gradient map of its
+ * own from the tape).
+ */
+const depthwiseGeluWithGradient = (attrs: { strides: number; pad: Pad }) =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, filter, bias] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [y, z] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU, { x: x!, filter: filter!, bias: bias! }, { ...attrs, keepPreActivation: true });
+    save([x!, filter!, z!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sf, sz] = saved;
+        return runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy, x: sx!, filter: sf!, z: sz! }, attrs);
+      },
+    };
+  });
 
 function checkBias(name: string, x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, out: number | undefined, layout: string, fits: boolean): void {
   if (x.rank !== 4 || filter.rank !== 4 || !fits || bias.rank !== 1 || bias.shape[0] !== out) {

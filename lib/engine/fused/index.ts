@@ -11,9 +11,9 @@ export {
   clusterAssign, clusterDispatch, dispatchMatrix, referenceClusterAssign, referenceClusterDispatch, type ClusterAssignment,
 } from "./assign.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
-export { conv2dBias, depthwiseConv2dBias } from "./conv.js";
+export { conv2dBias, depthwiseConv2dBias, depthwiseConv2dBiasGelu } from "./conv.js";
 export { mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
-export { linear } from "./linear.js";
+export { linear, referenceLinear } from "./linear.js";
 export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
 export { adamwStep, adamwUpdate, referenceAdamwStep, type AdamWOptions } from "./optim.js";
 export { referenceResidual, residual } from "./residual.js";

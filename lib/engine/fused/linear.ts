@@ -1,20 +1,49 @@
 /** The dense layer's product and bias as one op that keeps only what its gradient needs. */
 import { tf } from "../tf.js";
+import { runKernels, useKernel } from "./dispatch.js";
+import { LINEAR, LINEAR_GRAD } from "./names.js";
 
 /**
- * y = x·w + bias for x [rows, in], w [in, out], bias [out]: the bias is added in the product's
- * epilogue where the backend fuses it (`tf.fused.matMul`), and the backward pass keeps x and w
- * only — `tf.fused.matMul`'s own gradient also keeps y, which on the largest maps of a training
- * step holds ~10 % more memory (CLUE_nano_FMNIST, batch 64: 923 vs 835 MB).
- * Gradients: dx = dy·wᵀ, dw = xᵀ·dy, dbias = Σ_rows dy.
+ * y = x·w + bias over the last axis: x [..., in] of any rank ≥ 1, w [in, out], bias [out] or
+ * null for none; y is [..., out]. The backward pass keeps x and w only — `tf.fused.matMul`'s
+ * own gradient also keeps y, which on the largest maps of a training step holds ~10 % more
+ * memory (CLUE_nano_FMNIST, batch 64: 923 vs 835 MB).
+ * Gradients: dx = dy·wᵀ, dw = xᵀ·dy, dbias = Σ_rows dy (rows: all axes of x but the last).
+ * One kernel each way on backends that have one (no reshapes on the tape); the composition
+ * {@link referenceLinear} elsewhere.
  */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  if (x.rank !== 2 || w.rank !== 2 || bias.rank !== 1 || x.shape[1] !== w.shape[0] || w.shape[1] !== bias.shape[0]) {
+export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias: tf.Tensor1D | null = null): T {
+  checkLinear(x, w, bias);
+  const floats = x.dtype === "float32" && w.dtype === "float32" && (!bias || bias.dtype === "float32");
+  // Empty products (no rows, in or out) have nothing to gain from the kernel: the composition
+  // handles them.
+  if (!floats || x.size === 0 || w.size === 0 || !useKernel(LINEAR, linearGradient)) return referenceLinear(x, w, bias);
+  const inputs: tf.NamedTensorMap = bias ? { x, w, bias } : { x, w };
+  return tf.engine().runKernel(LINEAR, inputs, { hasBias: bias !== null }) as T;
+}
+
+/**
+ * The composition {@link linear} stands for: x flattened to [rows, in], `tf.fused.matMul` with
+ * the bias in its epilogue under a gradient that keeps x and w (or `tf.matMul` without bias),
+ * reshaped back to [..., out].
+ */
+export function referenceLinear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias: tf.Tensor1D | null = null): T {
+  checkLinear(x, w, bias);
+  const [inFeatures, outFeatures] = w.shape;
+  return tf.tidy(() => {
+    const flat = x.rank === 2 ? (x as unknown as tf.Tensor2D) : tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
+    const y = bias ? (linearOp(flat, w, bias) as tf.Tensor2D) : tf.matMul(flat, w);
+    return (x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), outFeatures])) as unknown as T;
+  });
+}
+
+function checkLinear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null): void {
+  if (x.rank < 1 || w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[0] || (bias && (bias.rank !== 1 || w.shape[1] !== bias.shape[0]))) {
     throw new Error(
-      `linear: x ${JSON.stringify(x.shape)}, w ${JSON.stringify(w.shape)} and bias ${JSON.stringify(bias.shape)} must be [rows, in], [in, out] and [out]`,
+      `linear: x ${JSON.stringify(x.shape)}, w ${JSON.stringify(w.shape)} and bias ${bias ? JSON.stringify(bias.shape) : "null"} ` +
+        "must be [..., in], [in, out] and [out] (or null)",
     );
   }
-  return linearOp(x, w, bias) as tf.Tensor2D;
 }
 
 const linearOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -29,4 +58,17 @@ const linearOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => 
       return [tf.matMul(g, sw, false, true), tf.matMul(sx, g, true, false), tf.sum(g, 0)];
     },
   };
+});
+
+// x and w are kept (not y). The kernel computes dx, dw and dbias in one call.
+const linearGradient = (): tf.GradConfig => ({
+  kernelName: LINEAR,
+  inputsToSave: ["x", "w"],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, w] = saved as tf.Tensor[];
+    // One kernel gives all three, run here and not inside the per-input closures: tfjs runs
+    // each closure in its own tidy, which would dispose the others.
+    const [dx, dw, dbias] = runKernels(LINEAR_GRAD, { dy: dy as tf.Tensor, x: x!, w: w! }, attrs as tf.NamedAttrMap);
+    return { x: () => dx!, w: () => dw!, bias: () => dbias! };
+  },
 });

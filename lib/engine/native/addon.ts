@@ -17,13 +17,19 @@ export interface NativeAddon {
   setThreads(n: number): void;
   matmul(out: F32, a: F32, b: F32, bias: F32 | null, batchA: number, batchB: number, m: number, n: number, k: number,
     transA: number, transB: number, activation: number, alpha: number): void;
+  /** Which kernel matmul runs on: 0 the measured routing, 1 always oneDNN, 2 always the hand-written one. */
+  gemmPolicy(policy: number): void;
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwiseGrad(dx: F32, dFilter: F32, dBias: F32 | null, dy: F32, x: F32, filter: F32, params: Int32Array): void;
+  depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, z: F32, params: Int32Array): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
+  /** Average pooling with windows that tile the image (pool's params; mode 0 y from x, 1 dx from dy). */
+  avgPoolTiles(mode: number, out: F32, input: F32, params: Int32Array): void;
   unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
   binary(op: number, out: Typed, a: Typed, b: Typed, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
-  reduce(op: number, out: Typed, x: Typed, outer: number, r: number, inner: number): void;
+  /** `tiled` 1: sum/mean on the general row-tiled kernel even where the column kernels run (benchmarks and tests compare them). */
+  reduce(op: number, out: Typed, x: Typed, outer: number, r: number, inner: number, tiled?: 0 | 1): void;
   softmax(y: F32, x: F32, rows: number, cols: number): void;
   copyStrided(out: Typed, x: Typed, shape: Int32Array, outStrides: Int32Array, inStrides: Int32Array, outOffset: number, inOffset: number): void;
   fill(out: Typed, value: number): void;

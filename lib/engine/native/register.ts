@@ -12,6 +12,7 @@ import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
 import { fusedKernels } from "./kernels/fused.js";
 import { layoutKernels } from "./kernels/layout.js";
+import { linearKernels } from "./kernels/linear.js";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul.js";
 import { optimKernels } from "./kernels/optim.js";
 import { reduceKernels } from "./kernels/reduce.js";
@@ -19,7 +20,7 @@ import { reduceKernels } from "./kernels/reduce.js";
 export { BACKEND_NAME };
 
 const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
-  ...attentionKernels, ...assignKernels, ...optimKernels];
+  ...attentionKernels, ...assignKernels, ...linearKernels, ...optimKernels];
 
 let registered = false;
 

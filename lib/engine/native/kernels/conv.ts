@@ -4,8 +4,11 @@
  * kernels: {@link handWritten}). NCHW inputs go to the cpu kernels.
  */
 import { tf } from "../../tf.js";
-import { CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GRAD } from "../../fused/names.js";
+import {
+  CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS, DEPTHWISE_CONV2D_BIAS_GELU, DEPTHWISE_CONV2D_BIAS_GELU_GRAD, DEPTHWISE_CONV2D_BIAS_GRAD,
+} from "../../fused/names.js";
 import type { NativeBackend } from "../backend.js";
+import { AVG_TILES, windowsTile } from "./avgpool.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
 
@@ -196,23 +199,83 @@ export function oneSweepGradients(info: Info): boolean {
  */
 export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, ({ dy, x, filter }, backend, attrs) => {
   if (!floats(dy, x, filter)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GRAD}: dy, x and filter must be float32`);
-  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  return depthwiseBiasGradients(backend, convInfo(x!.shape, filter!.shape, attrs, true), dy!, x!, filter!);
+});
+
+function depthwiseBiasGradients(backend: NativeBackend, info: Info, dy: tf.TensorInfo, x: tf.TensorInfo, filter: tf.TensorInfo): tf.TensorInfo[] {
   if (!oneSweepGradients(info)) {
     const dBias = backend.alloc(info.inChannels, "float32");
-    backend.addon.reduce(0, dBias, backend.values(dy!), 1, sizeOf(dy!.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
+    backend.addon.reduce(0, dBias, backend.values(dy), 1, sizeOf(dy.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
     return [
-      runConv(backend, CONV.backwardData, info, true, dy!, filter!), runConv(backend, CONV.backwardWeights, info, true, x!, dy!),
+      runConv(backend, CONV.backwardData, info, true, dy, filter), runConv(backend, CONV.backwardWeights, info, true, x, dy),
       backend.output(dBias, [info.inChannels], "float32"),
     ];
+  }
+  const dx = backend.alloc(sizeOf(x.shape), "float32");
+  const dFilter = backend.alloc(sizeOf(filter.shape), "float32");
+  const dBias = backend.alloc(info.inChannels, "float32");
+  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy), backend.values(x), backend.values(filter), convParams(info, info.inChannels));
+  return [backend.output(dx, x.shape.slice(), "float32"), backend.output(dFilter, filter.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
+}
+
+/**
+ * cluelab's depthwiseConv2dBiasGelu forward: z = depthwiseConv2dBias's kernel, y = the GELU
+ * kernel of z; z is returned too with attrs.keepPreActivation (for the backward pass). (GELU
+ * applied to each output row inside the convolution, with and without z written, measured
+ * slower at 2 threads: 0.6–1.07× on CLUE_nano's MLP shapes, batch 64; the gain is all in the
+ * backward sweep.)
+ */
+export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, ({ x, filter, bias }, backend, attrs) => {
+  if (!floats(x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU}: x, filter and bias must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
+  const y = backend.alloc(sizeOf(info.outShape), "float32");
+  backend.addon.gelu(y, backend.values(z));
+  const out = backend.output(y, info.outShape.slice(), "float32");
+  if (attrs.keepPreActivation === true) return [out, z];
+  backend.disposeIntermediateTensorInfo(z);
+  return out;
+});
+
+/**
+ * Whether depthwiseConv2dBiasGelu's gradients come from depthwiseGeluGrad's one sweep: as
+ * {@link oneSweepGradients}, and also on rows narrower than 8, where the alternative is four
+ * kernels, oneDNN's among them (`npm run bench -- dwgelu`, batch 64, 2 threads, on a heavily
+ * loaded machine: medians 2.4–4.6× on [64,4,4,512]; best-of-60 times about even, 0.9–1.0×).
+ */
+export function oneSweepGeluGradients(info: Info): boolean {
+  if (info.outChannels !== info.inChannels || info.inChannels % 16 !== 0 || info.inChannels < 32) return false;
+  return info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+/**
+ * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and the
+ * saved pre-activation z: depthwise.cc's depthwiseGeluGrad (dz = dy·gelu'(z) formed a few rows
+ * at a time inside depthwiseGrad's one sweep, never written out) where {@link
+ * oneSweepGeluGradients} says so, else dz by the GELU gradient kernel and depthwiseConv2dBias's
+ * gradients.
+ */
+export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, z }, backend, attrs) => {
+  if (!floats(dy, x, filter, z)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and z must be float32`);
+  const info = convInfo(x!.shape, filter!.shape, attrs, true);
+  if (!oneSweepGeluGradients(info)) {
+    const dzValues = backend.alloc(sizeOf(dy!.shape), "float32");
+    backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z!));
+    const dz = backend.output(dzValues, dy!.shape.slice(), "float32");
+    const grads = depthwiseBiasGradients(backend, info, dz, x!, filter!);
+    backend.disposeIntermediateTensorInfo(dz);
+    return grads;
   }
   const dx = backend.alloc(sizeOf(x!.shape), "float32");
   const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
   const dBias = backend.alloc(info.inChannels, "float32");
-  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), convParams(info, info.inChannels));
+  backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(z!),
+    convParams(info, info.inChannels));
   return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
 });
 
-function poolInfo(xShape: number[], attrs: Attrs) {
+/** tfjs' geometry of a pool kernel call on an input of `xShape`. */
+export function poolInfo(xShape: number[], attrs: Attrs) {
   return tf.backend_util.computePool2DInfo(
     xShape as Shape4,
     attrs.filterSize as number | [number, number],
@@ -223,7 +286,8 @@ function poolInfo(xShape: number[], attrs: Attrs) {
   );
 }
 
-function poolParams(info: Info): Int32Array {
+/** The addon's pool parameter block for `info` (native/src/conv.cc documents it). */
+export function poolParams(info: Info): Int32Array {
   const { top, left } = info.padInfo;
   const bottom = farPad(info.inHeight, info.outHeight, info.filterHeight, info.strideHeight, top, info.padInfo.bottom);
   const right = farPad(info.inWidth, info.outWidth, info.filterWidth, info.strideWidth, left, info.padInfo.right);
@@ -239,7 +303,9 @@ const poolForward = (name: string, mode: number) =>
     const info = poolInfo(x!.shape, attrs);
     if (info.filterWidth === 1 && info.filterHeight === 1 && tf.util.arraysEqual(info.inShape, info.outShape)) return undefined;
     const out = backend.alloc(sizeOf(info.outShape), "float32");
-    backend.addon.pool(mode, out, backend.values(x!), null, poolParams(info));
+    const params = poolParams(info);
+    if (mode === POOL.avgForward && windowsTile(params)) backend.addon.avgPoolTiles(AVG_TILES.forward, out, backend.values(x!), params);
+    else backend.addon.pool(mode, out, backend.values(x!), null, params);
     return backend.output(out, info.outShape.slice(), "float32");
   });
 
@@ -255,12 +321,15 @@ export const avgPoolGrad = nativeKernel("AvgPoolGrad", ({ dy, input }, backend, 
   if (!floats(dy, input)) return undefined;
   const info = poolInfo(input!.shape, attrs);
   const out = backend.alloc(sizeOf(input!.shape), "float32");
-  backend.addon.pool(POOL.avgBackward, out, backend.values(dy!), null, poolParams(info));
+  const params = poolParams(info);
+  if (windowsTile(params)) backend.addon.avgPoolTiles(AVG_TILES.gradient, out, backend.values(dy!), params);
+  else backend.addon.pool(POOL.avgBackward, out, backend.values(dy!), null, params);
   return backend.output(out, input!.shape.slice(), "float32");
 });
 
 export const convKernels: tf.KernelConfig[] = [
   conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwiseConv2D, depthwiseConv2DBackpropInput, depthwiseConv2DBackpropFilter,
   fusedConv2D, fusedDepthwiseConv2D, convWithBias(CONV2D_BIAS, false), convWithBias(DEPTHWISE_CONV2D_BIAS, true), depthwiseConv2DBiasGrad,
+  depthwiseConv2DBiasGelu, depthwiseConv2DBiasGeluGrad,
   poolForward("MaxPool", POOL.maxForward), poolForward("AvgPool", POOL.avgForward), maxPoolGrad, avgPoolGrad,
 ];

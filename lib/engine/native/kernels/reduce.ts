@@ -4,8 +4,8 @@ import type { NativeBackend } from "../backend.js";
 import { axisOf, nativeKernel, sizeOf, stridedCopy, stridesOf } from "./common.js";
 
 /** The addon's ReduceOp codes (native/src/reduce.cc). */
-const OP = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, argMax: 5, argMin: 6, all: 7, any: 8 } as const;
-type Op = keyof typeof OP;
+export const REDUCE_OP = { sum: 0, mean: 1, max: 2, min: 3, prod: 4, argMax: 5, argMin: 6, all: 7, any: 8 } as const;
+type Op = keyof typeof REDUCE_OP;
 
 /**
  * Reduces `axes` of x. Contiguous axes are read in place as the middle of [outer, R, inner];
@@ -45,7 +45,7 @@ function reduceAxes(
   }
   const outDtype = op === "argMax" || op === "argMin" ? "int32" : wanted;
   const out = backend.alloc(outer * inner, outDtype);
-  backend.addon.reduce(OP[op], out, backend.values(src), outer, r, inner);
+  backend.addon.reduce(REDUCE_OP[op], out, backend.values(src), outer, r, inner);
   if (src !== x) backend.disposeIntermediateTensorInfo(src);
   return backend.output(out, outShape, outDtype);
 }
