@@ -11,6 +11,7 @@ import type { NativeBackend } from "../backend.js";
 import { AVG_TILES, windowsTile } from "./avgpool.js";
 import { BACKEND_NAME, i32, nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 import { binaryOp } from "./elementwise.js";
+import { REDUCE_OP } from "./reduce.js";
 
 type Info = tf.backend_util.Conv2DInfo;
 type Shape4 = [number, number, number, number];
@@ -205,16 +206,28 @@ export const depthwiseConv2DBiasGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GRAD, 
 function depthwiseBiasGradients(backend: NativeBackend, info: Info, dy: tf.TensorInfo, x: tf.TensorInfo, filter: tf.TensorInfo): tf.TensorInfo[] {
   if (!oneSweepGradients(info)) {
     const dBias = backend.alloc(info.inChannels, "float32");
-    backend.addon.reduce(0, dBias, backend.values(dy), 1, sizeOf(dy.shape) / info.inChannels, info.inChannels);  // op 0: sum (reduce.cc)
+    backend.addon.reduce(REDUCE_OP.sum, dBias, backend.values(dy), 1, sizeOf(dy.shape) / info.inChannels, info.inChannels);
     return [
       runConv(backend, CONV.backwardData, info, true, dy, filter), runConv(backend, CONV.backwardWeights, info, true, x, dy),
       backend.output(dBias, [info.inChannels], "float32"),
     ];
   }
+  return oneSweep(backend, info, x, filter, (dx, dFilter, dBias, params) =>
+    backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy), backend.values(x), backend.values(filter), params));
+}
+
+/** dx, dFilter and dBias of a depthwise convolution as `sweep` writes them in one call. */
+function oneSweep(
+  backend: NativeBackend,
+  info: Info,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  sweep: (dx: Float32Array, dFilter: Float32Array, dBias: Float32Array, params: Int32Array) => void,
+): tf.TensorInfo[] {
   const dx = backend.alloc(sizeOf(x.shape), "float32");
   const dFilter = backend.alloc(sizeOf(filter.shape), "float32");
   const dBias = backend.alloc(info.inChannels, "float32");
-  backend.addon.depthwiseGrad(dx, dFilter, dBias, backend.values(dy), backend.values(x), backend.values(filter), convParams(info, info.inChannels));
+  sweep(dx, dFilter, dBias, convParams(info, info.inChannels));
   return [backend.output(dx, x.shape.slice(), "float32"), backend.output(dFilter, filter.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
 }
 
@@ -266,12 +279,8 @@ export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GE
     backend.disposeIntermediateTensorInfo(dz);
     return grads;
   }
-  const dx = backend.alloc(sizeOf(x!.shape), "float32");
-  const dFilter = backend.alloc(sizeOf(filter!.shape), "float32");
-  const dBias = backend.alloc(info.inChannels, "float32");
-  backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(z!),
-    convParams(info, info.inChannels));
-  return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dFilter, filter!.shape.slice(), "float32"), backend.output(dBias, [info.inChannels], "float32")];
+  return oneSweep(backend, info, x!, filter!, (dx, dFilter, dBias, params) =>
+    backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(z!), params));
 });
 
 /** tfjs' geometry of a pool kernel call on an input of `xShape`. */
