@@ -1,5 +1,5 @@
 /** CLUENet's token mixer: global soft aggregation, gated residual, hard & shared dispatching. */
-import { mergeHeads, splitHeads, tf } from "../engine/index.js";
+import { mergeHeads, splitHeads, temperedL2Normalize, tf } from "../engine/index.js";
 import { Linear, Module, constant, ones, zeros, type Build } from "../nn/index.js";
 import type { CluenetConfig } from "./config.js";
 import { ConstantCache } from "./constants.js";
@@ -84,21 +84,14 @@ export class Cluster extends Module implements TokenMixer {
     let centers: tf.Tensor3D;
     if (this.config.aggregation === "global-soft") {
       const alpha = this.attnAlpha ?? tf.scalar(Math.log(this.config.temperature));
-      const scale = tf.div(1, tf.exp(tf.maximum(alpha, Math.log(this.config.minAlpha))));
-      centers = softAggregate(tf.mul(l2Normalize(kc), scale), kn, vn, layout);
+      centers = softAggregate(temperedL2Normalize(kc, alpha as tf.Scalar, Math.log(this.config.minAlpha)), kn, vn, layout);
     } else {
       const kh = splitHeads(kn, b, n, heads, d);
       const scores = tf.sigmoid(tf.add(this.aggBeta!, tf.mul(this.aggAlpha!, cosineToCenters(kh, kc)))) as tf.Tensor3D;
       const { mask } = hardAssign(scores, this.penalty(h, w) ?? undefined);
       centers = hardAggregate(tf.mul(scores, mask), splitHeads(vn, b, n, heads, d), vc);
     }
-    if (this.gate) {
-      const g = tf.reshape(
-        this.gate.forward(tf.reshape(centers, [heads, b * m, d]), tf.reshape(vc, [heads, b * m, d])),
-        [heads * b, m, 1],
-      );
-      centers = tf.add(tf.mul(tf.sub(1, g), centers), tf.mul(g, vc));
-    }
+    if (this.gate) centers = this.gate.mix(centers, vc);
 
     let assignment = shared;
     if (this.q) {

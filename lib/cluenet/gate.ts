@@ -1,6 +1,6 @@
 /** CLUENet's multi-head gate: how much of each center comes from the pooled local value. */
-import { tf } from "../engine/index.js";
-import { GroupLinear, Module, gelu, type Build } from "../nn/index.js";
+import { gatedMix, type tf } from "../engine/index.js";
+import { GroupLinear, Module, type Build } from "../nn/index.js";
 
 /**
  * g = sigmoid(W2·gelu(W1·[Ca ; Vc] + b1) + b2) per head, W1: 2d → ⌊d/2⌋, W2: ⌊d/2⌋ → 1 (the
@@ -17,8 +17,12 @@ export class MultiHeadGate extends Module {
     this.fc2 = this.module("fc2", new GroupLinear(build, heads, hidden, 1));
   }
 
-  /** aggregated, pooled: [heads, R, d] (R rows per head) → gate [heads, R, 1]. */
-  forward(aggregated: tf.Tensor3D, pooled: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => tf.sigmoid(this.fc2.forward(gelu(this.fc1.forward(tf.concat([aggregated, pooled], 2))))));
+  /**
+   * The gated centers (1 − g)·Ca + g·Vc: aggregated Ca and pooled Vc [heads·B, M, d] (group
+   * h·B + b is head h), one gate per center (the engine's fused gatedMix).
+   */
+  mix(aggregated: tf.Tensor3D, pooled: tf.Tensor3D): tf.Tensor3D {
+    const [w1, b1, w2, b2] = [this.fc1.weight, this.fc1.bias, this.fc2.weight, this.fc2.bias] as tf.Tensor3D[];
+    return gatedMix(aggregated, pooled, { w1: w1!, b1: b1!, w2: w2!, b2: b2! });
   }
 }

@@ -43,5 +43,9 @@ void clusterAssign(const Args& a);
 void clusterAssignGrad(const Args& a);
 void clusterDispatch(const Args& a);
 void clusterDispatchGrad(const Args& a);
+void temperedNormalize(const Args& a);
+void temperedNormalizeGrad(const Args& a);
+void gatedMix(const Args& a);
+void gatedMixGrad(const Args& a);
 
 }  // namespace clue

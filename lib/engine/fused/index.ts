@@ -10,6 +10,7 @@ export { referenceSoftAggregate, softAggregate } from "./attention.js";
 export {
   clusterAssign, clusterDispatch, dispatchMatrix, referenceClusterAssign, referenceClusterDispatch, type ClusterAssignment,
 } from "./assign.js";
+export { gatedMix, referenceGatedMix, referenceTemperedL2Normalize, temperedL2Normalize, type GateWeights } from "./centers.js";
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
 export { conv2dBias, depthwiseConv2dBias, depthwiseConv2dBiasGelu } from "./conv.js";
 export { mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";

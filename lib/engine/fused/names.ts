@@ -26,3 +26,7 @@ export const CLUSTER_DISPATCH = "ClueClusterDispatch";
 export const CLUSTER_DISPATCH_GRAD = "ClueClusterDispatchGrad";
 export const LINEAR = "ClueLinear";
 export const LINEAR_GRAD = "ClueLinearGrad";
+export const TEMPERED_NORMALIZE = "ClueTemperedNormalize";
+export const TEMPERED_NORMALIZE_GRAD = "ClueTemperedNormalizeGrad";
+export const GATED_MIX = "ClueGatedMix";
+export const GATED_MIX_GRAD = "ClueGatedMixGrad";

@@ -7,6 +7,7 @@ import type { NativeAddon } from "./addon.js";
 import { NativeBackend } from "./backend.js";
 import { attentionKernels } from "./kernels/attention.js";
 import { BACKEND_NAME } from "./kernels/common.js";
+import { centerKernels } from "./kernels/centers.js";
 import { assignKernels } from "./kernels/assign.js";
 import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
@@ -20,7 +21,7 @@ import { reduceKernels } from "./kernels/reduce.js";
 export { BACKEND_NAME };
 
 const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
-  ...attentionKernels, ...assignKernels, ...linearKernels, ...optimKernels];
+  ...attentionKernels, ...assignKernels, ...linearKernels, ...optimKernels, ...centerKernels];
 
 let registered = false;
 
