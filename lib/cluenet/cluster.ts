@@ -78,20 +78,22 @@ export class Cluster extends Module implements TokenMixer {
     const layout = { heads };
     const kn = tf.reshape(l2Normalize(tf.reshape(K, [b, n * heads, d])), [b, n, inner]) as tf.Tensor3D; // per head
     const vn = tf.reshape(V, [b, n, inner]) as tf.Tensor3D;
-    const kc = splitHeads(adaptiveAvgPool(K, ch, cw, folds), b, m, heads, d); // [G, M, d]
-    const vc = splitHeads(adaptiveAvgPool(V, ch, cw, folds), b, m, heads, d);
+    // The pooled Kc, Vc stay channels-last rows [B, M, heads·d] too where the fused ops split them.
+    const kcRows = tf.reshape(adaptiveAvgPool(K, ch, cw, folds), [b, m, inner]) as tf.Tensor3D;
+    const vcRows = tf.reshape(adaptiveAvgPool(V, ch, cw, folds), [b, m, inner]) as tf.Tensor3D;
 
-    let centers: tf.Tensor3D;
+    let centers: tf.Tensor3D; // [G, M, d]
     if (this.config.aggregation === "global-soft") {
       const alpha = this.attnAlpha ?? tf.scalar(Math.log(this.config.temperature));
-      centers = softAggregate(temperedL2Normalize(kc, alpha as tf.Scalar, Math.log(this.config.minAlpha)), kn, vn, layout);
+      centers = softAggregate(temperedL2Normalize(kcRows, alpha as tf.Scalar, Math.log(this.config.minAlpha), layout), kn, vn, layout);
     } else {
       const kh = splitHeads(kn, b, n, heads, d);
+      const kc = splitHeads(kcRows, b, m, heads, d);
       const scores = tf.sigmoid(tf.add(this.aggBeta!, tf.mul(this.aggAlpha!, cosineToCenters(kh, kc)))) as tf.Tensor3D;
       const { mask } = hardAssign(scores, this.penalty(h, w) ?? undefined);
-      centers = hardAggregate(tf.mul(scores, mask), splitHeads(vn, b, n, heads, d), vc);
+      centers = hardAggregate(tf.mul(scores, mask), splitHeads(vn, b, n, heads, d), splitHeads(vcRows, b, m, heads, d));
     }
-    if (this.gate) centers = this.gate.mix(centers, vc);
+    if (this.gate) centers = this.gate.mix(centers, vcRows);
 
     let assignment = shared;
     if (this.q) {

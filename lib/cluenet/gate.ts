@@ -18,11 +18,12 @@ export class MultiHeadGate extends Module {
   }
 
   /**
-   * The gated centers (1 − g)·Ca + g·Vc: aggregated Ca and pooled Vc [heads·B, M, d] (group
-   * h·B + b is head h), one gate per center (the engine's fused gatedMix).
+   * The gated centers (1 − g)·Ca + g·Vc [heads·B, M, d], one gate per center: aggregated Ca as
+   * groups [heads·B, M, d] (group h·B + b is head h), pooled Vc as channels-last rows
+   * [B, M, heads·d] (the engine's fused gatedMix splits them).
    */
-  mix(aggregated: tf.Tensor3D, pooled: tf.Tensor3D): tf.Tensor3D {
+  mix(aggregated: tf.Tensor3D, pooledRows: tf.Tensor3D): tf.Tensor3D {
     const [w1, b1, w2, b2] = [this.fc1.weight, this.fc1.bias, this.fc2.weight, this.fc2.bias] as tf.Tensor3D[];
-    return gatedMix(aggregated, pooled, { w1: w1!, b1: b1!, w2: w2!, b2: b2! });
+    return gatedMix(aggregated, pooledRows, { w1: w1!, b1: b1!, w2: w2!, b2: b2! }, { heads: this.heads });
   }
 }

@@ -4,6 +4,7 @@ import { tf } from "../../lib/engine/index.js";
 import { gatedMix, referenceGatedMix, referenceTemperedL2Normalize, temperedL2Normalize } from "../../lib/engine/fused/index.js";
 import { loadAddon } from "../../lib/engine/native/addon.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
+import { groupsToRows } from "./heads-layout.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
 const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
@@ -117,6 +118,33 @@ describe("fused cluster centers: the native kernels equal the compositions on cp
     });
   }
 
+  // Pooled operands as channels-last rows [B, M, heads·d] (layout.heads): the same function of the
+  // groups as the composition on them, gradients back in rows. Native and cpu (the op's own
+  // reference path) against the plain composition on groups.
+  for (const c of [MIX[1]!, MIX[2]!, MIX[3]!, MIX[4]!]) {
+    it(`gatedMix with p in channels-last rows, ${c.heads} heads, G=${c.heads * c.batch} M=${c.m} d=${c.d}`, async () => {
+      const inRows: typeof gatedMix = (a, p, w) => gatedMix(a, groupsToRows(p, c.heads), w, { heads: c.heads });
+      const expected = await computeOn("cpu", () => mixValueAndGradients(c, referenceGatedMix));
+      const native = await computeOn("native", () => mixValueAndGradients(c, inRows));
+      const cpu = await computeOn("cpu", () => mixValueAndGradients(c, inRows));
+      assert.equal(native.leaked + cpu.leaked, 0, "leaked tensors");
+      assertClose(native.values, expected.values, MIX_NAMES, "native");
+      assertClose(cpu.values, expected.values, MIX_NAMES, "cpu");
+    });
+  }
+  for (const [heads, shape] of [[2, [128, 16, 16]], [3, [6, 5, 7]], [8, [16, 3, 4]]] as Array<[number, number[]]>) {
+    it(`temperedL2Normalize from channels-last rows to groups, ${heads} heads, groups ${JSON.stringify(shape)}`, async () => {
+      const c: TemperedCase = { shape, alpha: -0.4, floor: -2, why: "" };
+      const inRows = ((x: tf.Tensor, t: tf.Scalar, f: number) => temperedL2Normalize(groupsToRows(x, heads), t, f, { heads })) as typeof temperedL2Normalize;
+      const expected = await computeOn("cpu", () => temperedValueAndGradients(c, referenceTemperedL2Normalize));
+      const native = await computeOn("native", () => temperedValueAndGradients(c, inRows));
+      const cpu = await computeOn("cpu", () => temperedValueAndGradients(c, inRows));
+      assert.equal(native.leaked + cpu.leaked, 0, "leaked tensors");
+      assertClose(native.values, expected.values, ["value", "dx", "dalpha"], "native");
+      assertClose(cpu.values, expected.values, ["value", "dx", "dalpha"], "cpu");
+    });
+  }
+
   it("on native, forward and backward are one kernel each (no BatchMatMul, Concat, Sigmoid, scalar ops)", async () => {
     await tf.setBackend("native");
     const profile = await tf.profile(() => {
@@ -142,9 +170,10 @@ describe("fused cluster centers: the native kernels equal the compositions on cp
       addon.setThreads(n);
       const outs = [size, size, size, w1.length, b1.length, w2.length, b2.length, size, 1].map((len) => new Float32Array(len).fill(NaN));
       const [out, da, dp, dw1, db1, dw2, db2, dx, dalpha] = outs as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-      addon.gatedMix(out, a, p, w1, b1, w2, b2, heads, rows, d, k);
-      addon.gatedMixGrad(da, dp, dw1, db1, dw2, db2, dy, a, p, w1, b1, w2, b2, heads, rows, d, k);
-      addon.temperedNormalizeGrad(dx, dalpha, dy, a, alpha, heads * rows, d, -2);
+      // p and x as channels-last rows: the strided reads and writes of every task, too.
+      addon.gatedMix(out, a, p, w1, b1, w2, b2, heads, rows, d, k, 1);
+      addon.gatedMixGrad(da, dp, dw1, db1, dw2, db2, dy, a, p, w1, b1, w2, b2, heads, rows, d, k, 1);
+      addon.temperedNormalizeGrad(dx, dalpha, dy, a, alpha, heads * rows, d, -2, heads);
       return outs;
     };
     try {
@@ -167,6 +196,9 @@ describe("fused cluster centers: the native kernels equal the compositions on cp
       assert.throws(() => gatedMix(a!, p!, { w1: w1!, b1: b1!, w2: tf.zeros([2, 3]) as unknown as tf.Tensor3D, b2: b2! }), /w2 \[2,3\] must be \[2,3,1\]/);
       assert.throws(() => temperedL2Normalize(a!, tf.zeros([1]) as unknown as tf.Scalar, 0), /logTemperature must be a scalar/);
       assert.throws(() => temperedL2Normalize(a!, tf.scalar(0), NaN), /minLogTemperature must be a finite number/);
+      assert.throws(() => temperedL2Normalize(tf.zeros([2, 3, 7]), tf.scalar(0), 0, { heads: 2 }), /must be channels-last rows \[B, M, 2·d\]/);
+      assert.throws(() => gatedMix(a!, p!, { w1: w1!, b1: b1!, w2: w2!, b2: b2! }, { heads: 3 }), /layout.heads 3 must be the weights' heads/);
+      assert.throws(() => gatedMix(a!, p!, { w1: w1!, b1: b1!, w2: w2!, b2: b2! }, { heads: 2 }), /p \[6,5,7\] must be channels-last rows \[3, 5, 14\]/);
     });
   });
 });

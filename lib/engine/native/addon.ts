@@ -68,13 +68,16 @@ export interface NativeAddon {
   clusterDispatch(out: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number, d: number, heads: number): void;
   clusterDispatchGrad(dscore: F32, dcenters: F32, dy: F32, index: Int32Array, score: F32, centers: F32, groups: number, n: number, m: number,
     d: number, heads: number): void;
-  /** y = x/max(‖x‖, 1e-12)/exp(max(alpha[0], floor)) per row of `cols`. */
-  temperedNormalize(y: F32, x: F32, alpha: F32, rows: number, cols: number, floor: number): void;
-  temperedNormalizeGrad(dx: F32, dalpha: F32, dy: F32, x: F32, alpha: F32, rows: number, cols: number, floor: number): void;
-  /** out = (1−g)·a + g·p per row, g from head h's MLP (a, p [heads, rows, d]; w1 [heads, 2d, hidden], b1, w2 [heads, hidden], b2 [heads]). */
-  gatedMix(out: F32, a: F32, p: F32, w1: F32, b1: F32, w2: F32, b2: F32, heads: number, rows: number, d: number, hidden: number): void;
+  /** y = x/max(‖x‖, 1e-12)/exp(max(alpha[0], floor)) per row of `cols`; heads > 1: x channels-last rows, y groups. */
+  temperedNormalize(y: F32, x: F32, alpha: F32, rows: number, cols: number, floor: number, heads: number): void;
+  temperedNormalizeGrad(dx: F32, dalpha: F32, dy: F32, x: F32, alpha: F32, rows: number, cols: number, floor: number, heads: number): void;
+  /**
+   * out = (1−g)·a + g·p per row, g from head h's MLP (a [heads, rows, d]; p the same, or with pRows 1 channels-last rows
+   * [B, M, heads·d]; w1 [heads, 2d, hidden], b1, w2 [heads, hidden], b2 [heads]).
+   */
+  gatedMix(out: F32, a: F32, p: F32, w1: F32, b1: F32, w2: F32, b2: F32, heads: number, rows: number, d: number, hidden: number, pRows: number): void;
   gatedMixGrad(da: F32, dp: F32, dw1: F32, db1: F32, dw2: F32, db2: F32, dy: F32, a: F32, p: F32, w1: F32, b1: F32, w2: F32, b2: F32,
-    heads: number, rows: number, d: number, hidden: number): void;
+    heads: number, rows: number, d: number, hidden: number, pRows: number): void;
 }
 
 /** The package root (this file is dist/lib/engine/native/addon.js). */
