@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conv_common.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -70,9 +71,7 @@ struct ConvPlan {
   dnnl::reorder toPrim, toUser;  // user → primitive layout (fwd, bwd data); primitive → user (bwd weights)
 };
 
-enum ConvMode { kForward = 0, kBackwardData = 1, kBackwardWeights = 2 };
-// params: n, h, w, ci, ho, wo, co, fh, fw, sh, sw, dh, dw, padT, padL, padB, padR, groups
-enum { P_N = 0, P_H, P_W, P_CI, P_HO, P_WO, P_CO, P_FH, P_FW, P_SH, P_SW, P_DH, P_DW, P_PT, P_PL, P_PB, P_PR, P_G, P_COUNT };
+using namespace conv_common;
 
 static std::mutex planMutex;
 static std::map<std::vector<int64_t>, std::unique_ptr<ConvPlan>> convPlans;

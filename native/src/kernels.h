@@ -7,6 +7,7 @@ namespace clue {
 void matmul(const Args& a);
 void gemmPolicy(const Args& a);
 void conv(const Args& a);
+void narrowConv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
 void depthwiseGeluGrad(const Args& a);

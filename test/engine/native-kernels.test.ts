@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { tf } from "../../lib/engine/index.js";
-import { adamwStep, nearestCenter } from "../../lib/engine/fused/index.js";
+import { adamwStep, conv2dBias, nearestCenter } from "../../lib/engine/fused/index.js";
 import { NativeBackend } from "../../lib/engine/native/backend.js";
-import { CONV, convParams, handWritten, oneSweepGradients } from "../../lib/engine/native/kernels/conv.js";
+import { CONV, convParams, handWritten, narrowDense, oneSweepGradients } from "../../lib/engine/native/kernels/conv.js";
 import { computeOn, loadBackend, mismatch, seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number, lo = -1, hi = 1) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
@@ -443,5 +443,109 @@ describe("hand-written depthwise kernels (native/src/depthwise.cc)", () => {
     assert.equal(oneSweepGradients(info([64, 32, 32, 16], [3, 3, 16, 1], 1)), false);
     assert.equal(oneSweepGradients(info([64, 4, 4, 512], [3, 3, 512, 1], 1)), false);
     assert.equal(oneSweepGradients(info([64, 15, 13, 24], [3, 3, 24, 1], 1)), false);
+  });
+});
+
+describe("narrow dense convolutions (native/src/narrowconv.cc): forward with bias and filter gradient over few input channels", () => {
+  before(async () => {
+    await loadBackend("cpu");
+    await loadBackend("native");
+  });
+
+  type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+  interface NarrowCase { x: number[]; f: number[]; strides: number | [number, number]; pad: Pad; rounding?: "ceil" | "floor" }
+  const asymmetric: Pad = [[0, 0], [2, 0], [1, 2], [0, 0]];
+  const label = (c: NarrowCase) => `x ${c.x.join("×")}, filter ${c.f.join("×")}, strides ${c.strides}, pad ${JSON.stringify(c.pad)}${c.rounding ? `, ${c.rounding}` : ""}`;
+  // fw·ci of 3, 6, 9 and 12; rows that need every block width (31 = 16 + 8 + 4 + 3 pixels);
+  // taller and one-column filters; strides, asymmetric and zero padding; several 16-channel blocks.
+  const CASES: NarrowCase[] = [
+    { x: [2, 7, 9, 3], f: [3, 3, 3, 16], strides: 1, pad: "same" },
+    { x: [1, 11, 10, 1], f: [3, 3, 1, 32], strides: 2, pad: asymmetric },
+    { x: [3, 8, 5, 2], f: [3, 3, 2, 16], strides: [1, 2], pad: "valid" },
+    { x: [2, 9, 9, 4], f: [3, 3, 4, 48], strides: 2, pad: 1 },
+    { x: [2, 10, 7, 3], f: [5, 1, 3, 16], strides: 1, pad: "same" },
+    { x: [1, 6, 31, 3], f: [3, 3, 3, 16], strides: 1, pad: 1 },
+    { x: [2, 5, 4, 3], f: [3, 3, 3, 32], strides: [2, 3], pad: asymmetric },
+  ];
+
+  for (const c of CASES) {
+    it(`${label(c)}: conv2dBias and its gradients (filter gradient routed here) equal cpu's`, async () => {
+      const run = () => tf.tidy(() => {
+        const x = t(c.x, 80) as tf.Tensor4D, f = t(c.f, 81) as tf.Tensor4D, b = t([c.f[3]!], 82) as tf.Tensor1D;
+        const conv = (a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor) => conv2dBias(a as tf.Tensor4D, k as tf.Tensor4D, bb as tf.Tensor1D, c.strides as number, c.pad as "same");
+        const y = conv(x, f, b);
+        const wy = t(y.shape, 83);
+        const plain = tf.conv2d(x, f, c.strides, c.pad as "same");
+        return [y, plain, ...tf.grads((a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(conv(a, k, bb), wy)))([x, f, b])];
+      });
+      const expected = await computeOn("cpu", run);
+      const actual = await computeOn("native", run);
+      assert.equal(actual.leaked, 0, "native leaked tensors");
+      actual.values.forEach((values, k) => {
+        const { worst, at } = mismatch(values, expected.values[k]!, 1e-5, 1e-4);
+        assert.ok(worst <= 1, `${["y", "conv2d", "dx", "dFilter", "dBias"][k]}: native ${values[at]} vs cpu ${expected.values[k]![at]} at ${at}`);
+      });
+    });
+  }
+
+  // Called directly against oneDNN (addon.conv), including ceil rounding (cpu has no such
+  // gradient kernel); the filter gradient bit for bit the same for 1 and 2 threads.
+  for (const c of [...CASES, { x: [1, 10, 10, 3], f: [3, 3, 3, 16], strides: 2, pad: 1, rounding: "ceil" } as NarrowCase,
+    { x: [4, 33, 32, 3], f: [3, 3, 3, 16], strides: 1, pad: 1 } as NarrowCase]) {
+    it(`addon.narrowConv equals oneDNN and is deterministic for 1 and 2 threads: ${label(c)}`, async () => {
+      await tf.setBackend("native");
+      const addon = (tf.backend() as NativeBackend).addon;
+      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides, 1,
+        c.pad as "same", c.rounding, false);
+      const params = convParams(info, 1);
+      assert.equal(narrowDense(CONV.forward, info) && narrowDense(CONV.backwardWeights, info), true);
+      const x = seeded(info.inShape.reduce((a, b) => a * b, 1), 90), f = seeded(c.f.reduce((a, b) => a * b, 1), 91);
+      const dy = seeded(info.outShape.reduce((a, b) => a * b, 1), 92), bias = seeded(info.outChannels, 93);
+      const threads = addon.info().threads;
+      try {
+        const dWs: Float32Array[] = [];
+        for (const n of [1, 2]) {
+          addon.setThreads(n);
+          for (const withBias of [true, false]) {
+            const y = new Float32Array(dy.length).fill(NaN), yRef = new Float32Array(dy.length);
+            addon.narrowConv(CONV.forward, y, x, f, params, withBias ? bias : null);
+            addon.conv(CONV.forward, yRef, x, f, params, withBias ? bias : null);
+            const { worst, at } = mismatch(y, yRef, 1e-5, 1e-4);
+            assert.ok(worst <= 1, `y (bias ${withBias}, ${n} threads): narrowConv ${y[at]} vs oneDNN ${yRef[at]} at ${at}`);
+          }
+          const dW = new Float32Array(f.length).fill(NaN), dWRef = new Float32Array(f.length);
+          addon.narrowConv(CONV.backwardWeights, dW, x, dy, params);
+          addon.conv(CONV.backwardWeights, dWRef, x, dy, params);
+          const { worst, at } = mismatch(dW, dWRef, 1e-4, 1e-4);
+          assert.ok(worst <= 1, `dFilter (${n} threads): narrowConv ${dW[at]} vs oneDNN ${dWRef[at]} at ${at}`);
+          dWs.push(dW);
+        }
+        assert.deepEqual(dWs[1], dWs[0], "the filter gradient differs between 1 and 2 threads");
+      } finally {
+        addon.setThreads(threads);
+      }
+    });
+  }
+
+  it("routes 3×3 filters over 1–4 channels with 16·k outputs (forward, filter gradient) here, everything else to oneDNN", async () => {
+    const info = (x: number[], f: number[], strides: number, dilation = 1) =>
+      tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], strides, dilation, "same", undefined, false);
+    const stem = info([64, 32, 32, 3], [3, 3, 3, 16], 1);
+    assert.equal(narrowDense(CONV.forward, stem), true);
+    assert.equal(narrowDense(CONV.backwardWeights, stem), true);
+    assert.equal(narrowDense(CONV.backwardData, stem), false);
+    assert.equal(narrowDense(CONV.forward, info([64, 32, 32, 16], [3, 3, 16, 32], 2)), false);
+    assert.equal(narrowDense(CONV.forward, info([64, 32, 32, 3], [3, 3, 3, 24], 1)), false);
+    assert.equal(narrowDense(CONV.forward, info([64, 32, 32, 3], [5, 5, 3, 16], 1)), false);
+    assert.equal(narrowDense(CONV.forward, info([64, 32, 32, 3], [3, 3, 3, 16], 1, 2)), false);
+    // the addon refuses what it has no kernel for, saying what to use instead
+    await tf.setBackend("native");
+    const addon = (tf.backend() as NativeBackend).addon;
+    const params = (i: tf.backend_util.Conv2DInfo) => convParams(i, 1);
+    const wide = info([1, 4, 4, 5], [3, 3, 5, 16], 1), odd = info([1, 4, 4, 3], [3, 3, 3, 8], 1);
+    const buf = (n: number) => new Float32Array(n);
+    assert.throws(() => addon.narrowConv(CONV.forward, buf(256), buf(80), buf(720), params(wide)), /filter width × input channels must be 3, 6, 9 or 12/);
+    assert.throws(() => addon.narrowConv(CONV.forward, buf(128), buf(48), buf(216), params(odd)), /multiple of 16/);
+    assert.throws(() => addon.narrowConv(CONV.backwardData, buf(48), buf(256), buf(432), params(stem)), /mode must be 0 \(forward\) or 2/);
   });
 });

@@ -20,6 +20,8 @@ export interface NativeAddon {
   /** Which kernel matmul runs on: 0 the measured routing, 1 always oneDNN, 2 always the hand-written one. */
   gemmPolicy(policy: number): void;
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
+  /** conv's modes 0 and 2 for few input channels (native/src/narrowconv.cc states which shapes). */
+  narrowConv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwiseGrad(dx: F32, dFilter: F32, dBias: F32 | null, dy: F32, x: F32, filter: F32, params: Int32Array): void;
   depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, z: F32, params: Int32Array): void;
