@@ -57,6 +57,7 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(gemmPolicy),
       CLUE_EXPORT(avgPoolTiles),
       CLUE_EXPORT(adamwUpdate),
+      CLUE_EXPORT(linearGrad),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
