@@ -11,8 +11,10 @@
 
 namespace clue {
 
-// Rows of a block: its dy, x and dx (rows·(k+n+k) floats) stay in L1/L2 between the products.
-static int64_t blockRows(int64_t k, int64_t n) { return std::clamp<int64_t>(8192 / (k + n) / 8 * 8, 32, 256); }
+// Rows of a block: its dy, x and dx (rows·(2k+n) floats) stay in L2 between the products.
+// Measured on nano's shapes (one thread, CPU time): blocks of 1024 rows beat 64–256 by 5–15%
+// (fewer switches between the products' streams, fewer loads and stores of dw's partial).
+static int64_t blockRows(int64_t k, int64_t n) { return std::clamp<int64_t>(196608 / (2 * k + n) / 8 * 8, 32, 1024); }
 
 // The row range is cut into a fixed number of chunks (from the shape, never the thread count),
 // each with its own dw and dbias partials, summed in chunk order: the same bits on any pool.
