@@ -30,9 +30,9 @@ export const linear = nativeKernel(LINEAR, ({ x, w, bias }, backend) => {
 
 /**
  * Whether the gradient runs as one sweep over the rows (dx, dw and dbias from each block of rows
- * while it is in cache) rather than two GEMMs and a column sum, each its own pass over dy:
- * for layers at most 64 wide each way, where the passes are memory-bound. Wider layers stay on
- * the GEMMs, which run near the FMA rate.
+ * while it is in cache) rather than two GEMMs and a column sum, each its own pass over dy and its
+ * own fork and join: for layers at most 64 wide each way (native/src/linear.cc has the numbers).
+ * Wider layers stay on the GEMMs, which run near the FMA rate.
  */
 export function sweepsRows(k: number, n: number): boolean {
   return k <= 64 && n <= 64;
