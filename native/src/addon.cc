@@ -58,6 +58,7 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(avgPoolTiles),
       CLUE_EXPORT(adamwUpdate),
       CLUE_EXPORT(temperedNormalize), CLUE_EXPORT(temperedNormalizeGrad), CLUE_EXPORT(gatedMix), CLUE_EXPORT(gatedMixGrad),
+      CLUE_EXPORT(linearGrad),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

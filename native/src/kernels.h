@@ -11,6 +11,7 @@ void narrowConv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
 void depthwiseGeluGrad(const Args& a);
+void linearGrad(const Args& a);
 void pool(const Args& a);
 void avgPoolTiles(const Args& a);
 void unary(const Args& a);

@@ -17,6 +17,11 @@ export interface NativeAddon {
   setThreads(n: number): void;
   matmul(out: F32, a: F32, b: F32, bias: F32 | null, batchA: number, batchB: number, m: number, n: number, k: number,
     transA: number, transB: number, activation: number, alpha: number): void;
+  /**
+   * The dense layer's gradient in one sweep over the rows: dx = dy·wᵀ [rows, k], dw = xᵀ·dy [k, n]
+   * and, unless null, dbias = Σ_rows dy [n] (native/src/linear.cc).
+   */
+  linearGrad(dx: F32, dw: F32, dbias: F32 | null, dy: F32, x: F32, w: F32, rows: number, k: number, n: number): void;
   /** Which kernel matmul runs on: 0 the measured routing, 1 always oneDNN, 2 always the hand-written one. */
   gemmPolicy(policy: number): void;
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;

@@ -1,7 +1,8 @@
 /**
  * The dense layer (lib/engine/fused/linear.ts) as one kernel each way: its GEMMs through the
  * addon's `matmul` (the same entry and routing as MatMul), its bias gradient through the addon's
- * `reduce` as the Sum kernel runs an axis-0 sum.
+ * `reduce` as the Sum kernel runs an axis-0 sum — or, for narrow layers, the whole gradient in
+ * one sweep over the rows (the addon's `linearGrad`).
  */
 import { tf } from "../../tf.js";
 import { LINEAR, LINEAR_GRAD } from "../../fused/names.js";
@@ -27,21 +28,33 @@ export const linear = nativeKernel(LINEAR, ({ x, w, bias }, backend) => {
   return backend.output(y, [...x!.shape.slice(0, -1), n], "float32");
 });
 
+/**
+ * Whether the gradient runs as one sweep over the rows (dx, dw and dbias from each block of rows
+ * while it is in cache) rather than two GEMMs and a column sum, each its own pass over dy and its
+ * own fork and join: for layers at most 64 wide each way (native/src/linear.cc has the numbers).
+ * Wider layers stay on the GEMMs, which run near the FMA rate.
+ */
+export function sweepsRows(k: number, n: number): boolean {
+  return k <= 64 && n <= 64;
+}
+
 /** dx = dy·wᵀ, dw = xᵀ·dy and (when the forward had a bias) dbias = Σ_rows dy. */
 export const linearGrad = nativeKernel(LINEAR_GRAD, ({ dy, x, w }, backend, attrs) => {
   const { rows, k, n } = dims(LINEAR_GRAD, x!, w!);
   if (dy!.dtype !== "float32" || sizeOf(dy!.shape) !== rows * n) throw new Error(`${LINEAR_GRAD}: dy [${dy!.shape}] must be float32 with ${rows}×${n} elements`);
   const g = backend.values(dy!);
   const dx = backend.alloc(rows * k, "float32");
-  backend.addon.matmul(dx, g, backend.values(w!), null, 1, 1, rows, k, n, 0, 1, 0, 0);
   const dw = backend.alloc(k * n, "float32");
-  backend.addon.matmul(dw, backend.values(x!), g, null, 1, 1, k, n, rows, 1, 0, 0, 0);
-  const out = [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dw, [k, n], "float32")];
-  if (attrs.hasBias) {
-    const dbias = backend.alloc(n, "float32");
-    backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
-    out.push(backend.output(dbias, [n], "float32"));
+  const dbias = attrs.hasBias ? backend.alloc(n, "float32") : null;
+  if (sweepsRows(k, n)) {
+    backend.addon.linearGrad(dx, dw, dbias, g, backend.values(x!), backend.values(w!), rows, k, n);
+  } else {
+    backend.addon.matmul(dx, g, backend.values(w!), null, 1, 1, rows, k, n, 0, 1, 0, 0);
+    backend.addon.matmul(dw, backend.values(x!), g, null, 1, 1, k, n, rows, 1, 0, 0, 0);
+    if (dbias) backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
   }
+  const out = [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dw, [k, n], "float32")];
+  if (dbias) out.push(backend.output(dbias, [n], "float32"));
   return out;
 });
 
