@@ -9,6 +9,7 @@ void gemmPolicy(const Args& a);
 void conv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
+void depthwiseGelu(const Args& a);
 void depthwiseGeluGrad(const Args& a);
 void pool(const Args& a);
 void avgPoolTiles(const Args& a);
