@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- dwgelu [--json] [--batch N] [--reps N] [--threads N]`: the backward pass of
  * depthwiseConv2dBiasGelu on native, depthwise.cc's depthwiseGeluGrad (dz = dy·gelu'(z) formed
- * inside the one sweep that computes dx, dFilter and dBias) against what the composition
- * gelu(depthwiseConv2dBias(…)) runs: the GELU gradient kernel writing dz, then
+ * inside the one sweep that computes dx, dFilter and dBias, from the gelu'(z) the forward pass
+ * saved) against what the composition gelu(depthwiseConv2dBias(…)) runs: the GELU gradient
+ * kernel writing dz, then
  * depthwiseConv2dBias's gradients (one sweep or separate kernels, as routed by {@link
  * oneSweepGradients}), on the MLP shapes of CLUE_nano_FMNIST (3×3, stride 1, pad 1, batch 64 by
  * default) plus a stride-2 shape. (The forward pass is the composition's own kernels.) The two
@@ -55,10 +56,11 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
     const ySize = n * info.outHeight * info.outWidth * c;
     const x = seededValues(n * h * w * c, 1), dy = seededValues(ySize, 2), f = seededValues(9 * c, 3, 0.7), b = seededValues(c, 4, 0.5);
     const shape: [number, number, number, number] = [n, h, w, c];
-    // z as the forward pass leaves it
-    const z = new Float32Array(ySize);
+    // z as the composition's forward pass leaves it, and gelu'(z) as the fused one saves it
+    const z = new Float32Array(ySize), y = new Float32Array(ySize), slope = new Float32Array(ySize);
     const conv = (mode: number) => (handWritten(mode, info) ? addon.depthwise : addon.conv);
     conv(CONV.forward)(CONV.forward, z, x, f, params, b);
+    addon.gelu(y, z, slope);
     // backward: geluGrad on the saved z, then the three gradients as routed; against depthwiseGeluGrad
     const dz = new Float32Array(ySize);
     const grads = () => [new Float32Array(x.length), new Float32Array(f.length), new Float32Array(c)] as const;
@@ -80,7 +82,7 @@ export async function run({ json, args }: BenchOptions): Promise<void> {
           addon.reduce(0, dB, dz, 1, ySize / c, c); // op 0: sum (reduce.cc)
         }
       }),
-      timed(1, () => addon.depthwiseGeluGrad(dxF, dWF, dBF, dy, x, f, z, params)),
+      timed(1, () => addon.depthwiseGeluGrad(dxF, dWF, dBF, dy, x, f, slope, params)),
     ]);
     rows.push({ shape, stride: s, composed_ms: composed!, fused_ms: fusedMs!, composed_best_ms: best[0]!, fused_best_ms: best[1]!, ratio: composed! / fusedMs!,
       used: oneSweepGeluGradients(info), max_rel_diff: maxRelDiff([dxF, dWF, dBF], [dx, dW, dB]) });

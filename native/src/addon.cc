@@ -45,7 +45,8 @@ static void setThreads(const Args& args) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"info", nullptr, info, nullptr, nullptr, nullptr, napi_default, nullptr},
-      CLUE_EXPORT(setThreads), CLUE_EXPORT(matmul), CLUE_EXPORT(conv), CLUE_EXPORT(narrowConv), CLUE_EXPORT(depthwise), CLUE_EXPORT(depthwiseGrad), CLUE_EXPORT(depthwiseGeluGrad),
+      CLUE_EXPORT(setThreads), CLUE_EXPORT(matmul), CLUE_EXPORT(conv), CLUE_EXPORT(narrowConv), CLUE_EXPORT(depthwise), CLUE_EXPORT(depthwiseGrad),
+      CLUE_EXPORT(depthwiseGelu), CLUE_EXPORT(depthwiseGeluGrad),
       CLUE_EXPORT(pool), CLUE_EXPORT(unary),
       CLUE_EXPORT(binary), CLUE_EXPORT(reduce), CLUE_EXPORT(softmax), CLUE_EXPORT(copyStrided), CLUE_EXPORT(fill),
       CLUE_EXPORT(cast), CLUE_EXPORT(oneHot), CLUE_EXPORT(gather), CLUE_EXPORT(segmentSum), CLUE_EXPORT(select),

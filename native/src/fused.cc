@@ -3,6 +3,8 @@
 // instead of the ten-odd elementwise kernels their compositions take.
 #include <vector>
 
+#include <xmmintrin.h>
+
 #include "gelu.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -290,8 +292,55 @@ void layerNormGrad(const Args& args) {
   }
 }
 
-CLUE_HOT static void geluRange(float* __restrict y, const float* __restrict x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = geluValue(x[i]);
+// no __restrict: y and slope may be z (in place); omp simd says the elements are independent
+CLUE_HOT void geluRows(float* y, float* slope, const float* z, int64_t n) {
+  if (!slope) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] = geluValue(z[i]);
+    return;
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    float x = z[i], e = geluGauss(x);
+    y[i] = geluFromGauss(x, e);
+    slope[i] = slopeFromGauss(x, e);
+  }
+}
+
+// 16 at a time, each block after lines of [pf, pf + pfFloats) are prefetched (spread evenly
+// over the blocks) with the line of y's next n floats; slope, when there is one, with
+// non-temporal stores once slope + i is 64-byte aligned. The same inline math as geluRows, so
+// the same values bit for bit. No __restrict: y may be z.
+CLUE_HOT void geluRowsAhead(float* y, float* __restrict slope, const float* z, int64_t n, const float* pf, int64_t pfFloats) {
+  auto one = [&](int64_t i) {
+    float x = z[i], e = geluGauss(x);
+    y[i] = geluFromGauss(x, e);
+    if (slope) slope[i] = slopeFromGauss(x, e);
+  };
+  int64_t i = 0;
+  if (slope) {
+    for (; i < n && (reinterpret_cast<uintptr_t>(slope + i) & 63) != 0; i++) one(i);
+  }
+  int64_t blocks = std::max<int64_t>(1, (n - i) / 16), pfPer = (pfFloats / 16 + blocks - 1) / blocks, pfAt = 0;
+  for (; i + 16 <= n; i += 16) {
+    __builtin_prefetch(y + n + i, 1);
+    for (int64_t k = 0; k < pfPer && pfAt < pfFloats; k++, pfAt += 16) __builtin_prefetch(pf + pfAt);
+    if (!slope) {
+#pragma omp simd
+      for (int k = 0; k < 16; k++) y[i + k] = geluValue(z[i + k]);
+      continue;
+    }
+    alignas(64) float s[16];
+#pragma omp simd
+    for (int k = 0; k < 16; k++) {
+      float x = z[i + k], e = geluGauss(x);
+      y[i + k] = geluFromGauss(x, e);
+      s[k] = slopeFromGauss(x, e);
+    }
+    for (int k = 0; k < 16; k += 4) _mm_stream_ps(slope + i + k, _mm_load_ps(s + k));
+  }
+  for (; i < n; i++) one(i);
+  if (slope) _mm_sfence();
 }
 
 CLUE_HOT static void geluGradRange(float* __restrict dx, const float* __restrict dy, const float* __restrict x, int64_t n) {
@@ -299,12 +348,16 @@ CLUE_HOT static void geluGradRange(float* __restrict dx, const float* __restrict
   for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * geluSlope(x[i]);
 }
 
-/** gelu(y, x): y = x·Φ(x) = ½x(1 + erf(x/√2)). */
+/**
+ * gelu(y, x[, slope]): y = x·Φ(x) = ½x(1 + erf(x/√2)), and with slope (which may be x itself)
+ * slope = gelu'(x) as geluGrad uses it, for a backward pass that then needs only dy·slope.
+ */
 void gelu(const Args& args) {
   size_t n = args.length(1);
   float* y = args.f32(0, n);
   const float* x = args.f32(1, n);
-  parallel_for(int64_t(n), kGrain, [&](int64_t b, int64_t e) { geluRange(y + b, x + b, e - b); });
+  float* slope = args.count() > 2 && !args.isNull(2) ? args.f32(2, n) : nullptr;
+  parallel_for(int64_t(n), kGrain, [&](int64_t b, int64_t e) { geluRows(y + b, slope ? slope + b : nullptr, x + b, e - b); });
 }
 
 /** geluGrad(dx, dy, x): dx = dy·(Φ(x) + x·φ(x)). */

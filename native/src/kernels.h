@@ -10,6 +10,7 @@ void conv(const Args& a);
 void narrowConv(const Args& a);
 void depthwise(const Args& a);
 void depthwiseGrad(const Args& a);
+void depthwiseGelu(const Args& a);
 void depthwiseGeluGrad(const Args& a);
 void linearGrad(const Args& a);
 void pool(const Args& a);

@@ -34,9 +34,9 @@ export function depthwiseConv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: t
 /**
  * gelu(depthwiseConv2d(x, filter) + bias) (the exact GELU of {@link gelu}), filter [kh, kw, C, 1],
  * bias [C]: PVTv2's MLP middle (depthwise 3×3 then GELU) as one op. On backends with a kernel for
- * it, the forward pass keeps the pre-activation z for the backward pass (as the composition does)
- * only while a gradient tape records, and the backward pass forms dz = dy·gelu'(z) inside the one
- * sweep that computes all three gradients (dz, a map as large as the output, never goes to
+ * it, the forward pass keeps what the backward pass needs of the pre-activation z, gelu'(z),
+ * only while a gradient tape records, and the backward pass forms dz = dy·gelu'(z) inside the
+ * one sweep that computes all three gradients (dz, a map as large as the output, never goes to
  * memory); elsewhere exactly `gelu(depthwiseConv2dBias(x, filter, bias, strides, pad))`.
  */
 export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: number, pad: Pad): tf.Tensor4D {
@@ -44,27 +44,27 @@ export function depthwiseConv2dBiasGelu(x: tf.Tensor4D, filter: tf.Tensor4D, bia
   if (!useKernel(DEPTHWISE_CONV2D_BIAS_GELU)) return tf.tidy(() => gelu(depthwiseConv2dBias(x, filter, bias, strides, pad)));
   const attrs = { strides, pad };
   if (!(tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) {
-    return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { ...attrs, keepPreActivation: false }) as tf.Tensor4D;
+    return tf.engine().runKernel(DEPTHWISE_CONV2D_BIAS_GELU, { x, filter, bias }, { ...attrs, keepSlope: false }) as tf.Tensor4D;
   }
   return depthwiseGeluWithGradient(attrs)(x, filter, bias) as tf.Tensor4D;
 }
 
 /**
- * The fused kernel as a taped op whose saved tensors are the inputs and z, a second output of the
- * kernel that the op does not return (a kernel output would get a zero-filled gradient map of its
- * own from the tape).
+ * The fused kernel as a taped op whose saved tensors are the inputs and slope = gelu'(z), a second
+ * output of the kernel that the op does not return (a kernel output would get a zero-filled
+ * gradient map of its own from the tape).
  */
 const depthwiseGeluWithGradient = (attrs: { strides: number; pad: Pad }) =>
   tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, filter, bias] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const [y, z] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU, { x: x!, filter: filter!, bias: bias! }, { ...attrs, keepPreActivation: true });
-    save([x!, filter!, z!]);
+    const [y, slope] = runKernels(DEPTHWISE_CONV2D_BIAS_GELU, { x: x!, filter: filter!, bias: bias! }, { ...attrs, keepSlope: true });
+    save([x!, filter!, slope!]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sf, sz] = saved;
-        return runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy, x: sx!, filter: sf!, z: sz! }, attrs);
+        const [sx, sf, sslope] = saved;
+        return runKernels(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, { dy, x: sx!, filter: sf!, slope: sslope! }, attrs);
       },
     };
   });

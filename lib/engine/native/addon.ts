@@ -29,7 +29,10 @@ export interface NativeAddon {
   narrowConv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwise(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
   depthwiseGrad(dx: F32, dFilter: F32, dBias: F32 | null, dy: F32, x: F32, filter: F32, params: Int32Array): void;
-  depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, z: F32, params: Int32Array): void;
+  /** y = gelu(depthwise(x, filter) + bias) and, when `slope` is given, slope = gelu'(z) of that pre-activation z. */
+  depthwiseGelu(y: F32, slope: F32 | null, x: F32, filter: F32, bias: F32, params: Int32Array): void;
+  /** The gradients of depthwiseGelu's y from dy and the `slope` it saved. */
+  depthwiseGeluGrad(dx: F32, dFilter: F32, dBias: F32, dy: F32, x: F32, filter: F32, slope: F32, params: Int32Array): void;
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   /** Average pooling with windows that tile the image (pool's params; mode 0 y from x, 1 dx from dy). */
   avgPoolTiles(mode: number, out: F32, input: F32, params: Int32Array): void;
@@ -49,7 +52,8 @@ export interface NativeAddon {
   layerNorm(y: F32, mean: F32, rstd: F32, x: F32, gamma: F32 | null, beta: F32 | null, rows: number, cols: number, eps: number): void;
   layerNormGrad(dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null, dy: F32, x: F32, gamma: F32 | null, mean: F32, rstd: F32,
     rows: number, cols: number): void;
-  gelu(y: F32, x: F32): void;
+  /** y = gelu(x) and, when `slope` is given (it may be x itself), slope = gelu'(x). */
+  gelu(y: F32, x: F32, slope?: F32 | null): void;
   geluGrad(dx: F32, dy: F32, x: F32): void;
   l2Normalize(y: F32, x: F32, rows: number, cols: number, eps: number): void;
   l2NormalizeGrad(dx: F32, dy: F32, x: F32, rows: number, cols: number, eps: number): void;

@@ -246,22 +246,31 @@ function oneSweep(
 }
 
 /**
- * cluelab's depthwiseConv2dBiasGelu forward: z = depthwiseConv2dBias's kernel, y = the GELU
- * kernel of z; z is returned too with attrs.keepPreActivation (for the backward pass). (GELU
- * applied to each output row inside the convolution, with and without z written, measured
- * slower at 2 threads: 0.6–1.07× on CLUE_nano's MLP shapes, batch 64; the gain is all in the
- * backward sweep.)
+ * cluelab's depthwiseConv2dBiasGelu forward: y = gelu(z), z = depthwiseConv2dBias's convolution,
+ * and with attrs.keepSlope also slope = gelu'(z), all the backward pass needs of z (saving it
+ * instead of z moves the derivative's math into the forward GELU, which shares most of it, and
+ * leaves the backward pass one multiply per element). On the hand-written convolution, depthwise.cc's
+ * depthwiseGelu applies GELU to a few output rows at a time while they are in cache; elsewhere
+ * (rows narrower than 8) oneDNN's convolution writes z and the GELU kernel follows in place.
+ * (GELU applied inside the convolution's register tile measured slower: 0.6–1.07× on
+ * CLUE_nano's MLP shapes.)
  */
 export const depthwiseConv2DBiasGelu = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU, ({ x, filter, bias }, backend, attrs) => {
   if (!floats(x, filter, bias)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU}: x, filter and bias must be float32`);
   const info = convInfo(x!.shape, filter!.shape, attrs, true);
-  const z = runConv(backend, CONV.forward, info, true, x!, filter!, bias);
-  const y = backend.alloc(sizeOf(info.outShape), "float32");
-  backend.addon.gelu(y, backend.values(z));
+  const size = sizeOf(info.outShape);
+  const y = backend.alloc(size, "float32");
+  const slope = attrs.keepSlope === true ? backend.alloc(size, "float32") : null;
+  const params = convParams(info, info.inChannels);
+  if (handWritten(CONV.forward, info)) {
+    backend.addon.depthwiseGelu(y, slope, backend.values(x!), backend.values(filter!), backend.values(bias!), params);
+  } else {
+    const z = slope ?? y;  // GELU then runs in place
+    backend.addon.conv(CONV.forward, z, backend.values(x!), backend.values(filter!), params, backend.values(bias!));
+    backend.addon.gelu(y, z, slope);
+  }
   const out = backend.output(y, info.outShape.slice(), "float32");
-  if (attrs.keepPreActivation === true) return [out, z];
-  backend.disposeIntermediateTensorInfo(z);
-  return out;
+  return slope ? [out, backend.output(slope, info.outShape.slice(), "float32")] : out;
 });
 
 /**
@@ -277,24 +286,22 @@ export function oneSweepGeluGradients(info: Info): boolean {
 
 /**
  * depthwiseConv2dBiasGelu's three gradients (dx, dFilter, dBias) from dy, x, filter and the
- * saved pre-activation z: depthwise.cc's depthwiseGeluGrad (dz = dy·gelu'(z) formed a few rows
- * at a time inside depthwiseGrad's one sweep, never written out) where {@link
- * oneSweepGeluGradients} says so, else dz by the GELU gradient kernel and depthwiseConv2dBias's
+ * slope = gelu'(z) the forward pass saved: depthwise.cc's depthwiseGeluGrad (dz = dy·slope formed
+ * a few rows at a time inside depthwiseGrad's one sweep, never written out) where {@link
+ * oneSweepGeluGradients} says so, else dz = dy·slope by the Mul kernel and depthwiseConv2dBias's
  * gradients.
  */
-export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, z }, backend, attrs) => {
-  if (!floats(dy, x, filter, z)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and z must be float32`);
+export const depthwiseConv2DBiasGeluGrad = nativeKernel(DEPTHWISE_CONV2D_BIAS_GELU_GRAD, ({ dy, x, filter, slope }, backend, attrs) => {
+  if (!floats(dy, x, filter, slope)) throw new Error(`${DEPTHWISE_CONV2D_BIAS_GELU_GRAD}: dy, x, filter and slope must be float32`);
   const info = convInfo(x!.shape, filter!.shape, attrs, true);
   if (!oneSweepGeluGradients(info)) {
-    const dzValues = backend.alloc(sizeOf(dy!.shape), "float32");
-    backend.addon.geluGrad(dzValues, backend.values(dy!), backend.values(z!));
-    const dz = backend.output(dzValues, dy!.shape.slice(), "float32");
+    const dz = binaryOp(backend, "Multiply", dy!, slope!);
     const grads = depthwiseBiasGradients(backend, info, dz, x!, filter!);
     backend.disposeIntermediateTensorInfo(dz);
     return grads;
   }
   return oneSweep(backend, info, x!, filter!, (dx, dFilter, dBias, params) =>
-    backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(z!), params));
+    backend.addon.depthwiseGeluGrad(dx, dFilter, dBias, backend.values(dy!), backend.values(x!), backend.values(filter!), backend.values(slope!), params));
 });
 
 /** tfjs' geometry of a pool kernel call on an input of `xShape`. */
