@@ -4,7 +4,7 @@
  * `reduce` as the Sum kernel runs an axis-0 sum.
  */
 import { tf } from "../../tf.js";
-import { LINEAR, LINEAR_GRAD } from "../../fused/names.js";
+import { LINEAR, LINEAR_GRAD, LINEAR_PAIR, LINEAR_PAIR_GRAD } from "../../fused/names.js";
 import { nativeKernel, sizeOf } from "./common.js";
 import { REDUCE_OP } from "./reduce.js";
 
@@ -45,4 +45,44 @@ export const linearGrad = nativeKernel(LINEAR_GRAD, ({ dy, x, w }, backend, attr
   return out;
 });
 
-export const linearKernels: tf.KernelConfig[] = [linear, linearGrad];
+/** y1 = x·w1 + bias1 and y2 = x·w2 + bias2 (linearPair): the two GEMMs of `linear`. */
+export const linearPair = nativeKernel(LINEAR_PAIR, ({ x, w1, bias1, w2, bias2 }, backend) => {
+  const one = dims(LINEAR_PAIR, x!, w1!, bias1), two = dims(LINEAR_PAIR, x!, w2!, bias2);
+  const xv = backend.values(x!);
+  return [[w1!, bias1, one.n], [w2!, bias2, two.n]].map(([w, bias, n]) => {
+    const y = backend.alloc(one.rows * (n as number), "float32");
+    backend.addon.matmul(y, xv, backend.values(w as tf.TensorInfo), bias ? backend.values(bias as tf.TensorInfo) : null, 1, 1, one.rows,
+      n as number, one.k, 0, 0, 0, 0);
+    return backend.output(y, [...x!.shape.slice(0, -1), n as number], "float32");
+  });
+});
+
+/**
+ * dx = dy1·w1ᵀ + dy2·w2ᵀ as one sum of products (matmulSum: dx written once), then dw1, dw2 and
+ * the biases' gradients as `linearGrad` computes them. Outputs [dx, dw1, dw2, dbias1?, dbias2?].
+ */
+export const linearPairGrad = nativeKernel(LINEAR_PAIR_GRAD, ({ dy1, dy2, x, w1, w2 }, backend, attrs) => {
+  const one = dims(LINEAR_PAIR_GRAD, x!, w1!), two = dims(LINEAR_PAIR_GRAD, x!, w2!);
+  const { rows, k } = one;
+  for (const [dy, n] of [[dy1!, one.n], [dy2!, two.n]] as const) {
+    if (dy.dtype !== "float32" || sizeOf(dy.shape) !== rows * n) throw new Error(`${LINEAR_PAIR_GRAD}: dy [${dy.shape}] must be float32 with ${rows}×${n} elements`);
+  }
+  const g1 = backend.values(dy1!), g2 = backend.values(dy2!), xv = backend.values(x!);
+  const dx = backend.alloc(rows * k, "float32");
+  backend.addon.matmulSum(dx, rows, k, 0, 1, g1, backend.values(w1!), one.n, g2, backend.values(w2!), two.n);
+  const out = [backend.output(dx, x!.shape.slice(), "float32")];
+  for (const [g, n] of [[g1, one.n], [g2, two.n]] as const) {
+    const dw = backend.alloc(k * n, "float32");
+    backend.addon.matmul(dw, xv, g, null, 1, 1, k, n, rows, 1, 0, 0, 0);
+    out.push(backend.output(dw, [k, n], "float32"));
+  }
+  for (const [g, n, has] of [[g1, one.n, attrs.hasBias1], [g2, two.n, attrs.hasBias2]] as const) {
+    if (!has) continue;
+    const dbias = backend.alloc(n, "float32");
+    backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
+    out.push(backend.output(dbias, [n], "float32"));
+  }
+  return out;
+});
+
+export const linearKernels: tf.KernelConfig[] = [linear, linearGrad, linearPair, linearPairGrad];
