@@ -57,13 +57,17 @@ export class ClusterBlock extends Module {
     // A scope per block frees the block's intermediates as soon as it ends; what the backward
     // pass needs the gradient tape has kept on its own.
     return keepOnly(() => {
-      const { out, assignment } = this.tokenMixer.forward(this.norm1.forward(x), shared);
+      // x and y each feed a norm and a skip: the norms' tees pass them through, so each one's
+      // gradient from both uses is summed in the norm's backward kernel (no Add over the map).
+      const [skip1, n1] = this.norm1.forwardTee(x) as [tf.Tensor4D, tf.Tensor4D];
+      const { out, assignment } = this.tokenMixer.forward(n1, shared);
       // Each update x + DropPath(γ·branch) is one fused op; the masks are drawn in the same
       // order as before (the same coin flips from the same seed).
       const mask = () => dropPathMask(x.shape[0], this.options.dropPath, ctx.training, ctx.rng);
-      const y = residual(x, out, this.layerScale1 as tf.Tensor1D | null, mask());
-      const mlp = this.mlp.forward(this.norm2.forward(y));
-      return { x: residual(y, mlp, this.layerScale2 as tf.Tensor1D | null, mask()), assignment };
+      const y = residual(skip1, out, this.layerScale1 as tf.Tensor1D | null, mask());
+      const [skip2, n2] = this.norm2.forwardTee(y) as [tf.Tensor4D, tf.Tensor4D];
+      const mlp = this.mlp.forward(n2);
+      return { x: residual(skip2, mlp, this.layerScale2 as tf.Tensor1D | null, mask()), assignment };
     });
   }
 }

@@ -71,8 +71,7 @@ export class Cluster extends Module implements TokenMixer {
     const n = h * w;
     const m = ch * cw;
     const inner = heads * d;
-    const K = this.k.forward(x) as tf.Tensor4D;
-    const V = this.v.forward(x) as tf.Tensor4D;
+    const [K, V] = Linear.forwardPair(this.k, this.v, x) as [tf.Tensor4D, tf.Tensor4D]; // one op: dx summed in its backward kernel
     // The pixel tensors stay channels-last rows [B, N, heads·d]: the fused ops read and write the
     // G = heads·B groups there (layout), so they are never transposed to [G, N, d] and back.
     const layout = { heads };

@@ -10,6 +10,7 @@ export { doctor, type DoctorReport } from "./doctor.js";
 export {
   gelu,
   layerNorm,
+  layerNormTee,
   normalizeAffine,
   l2Normalize,
   nearestCenter,
@@ -21,6 +22,7 @@ export {
   adamwStep,
   adamwUpdate,
   linear,
+  linearPair,
   conv2dBias,
   depthwiseConv2dBias,
   depthwiseConv2dBiasGelu,

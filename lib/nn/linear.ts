@@ -1,5 +1,5 @@
 /** Dense layers over the last axis: nn.Linear, a 1×1 nn.Conv2d (as a matrix product), grouped linear. */
-import { linear, tf } from "../engine/index.js";
+import { linear, linearPair, tf } from "../engine/index.js";
 import type { Build } from "./init.js";
 import { kaimingUniform, zeros } from "./init.js";
 import { WeightLayout } from "./layout.js";
@@ -33,6 +33,18 @@ export class Linear extends Module {
       throw new Error(`Linear expects ${this.inFeatures} features on the last axis, got shape [${shape.join(",")}]`);
     }
     return linear(x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D | null);
+  }
+
+  /**
+   * `[first(x), second(x)]` for two layers reading one input (K and V from one map) as one op:
+   * x's gradient from both is summed inside its backward kernel, not by an Add over the map.
+   */
+  static forwardPair(first: Linear, second: Linear, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+    const shape = x.shape;
+    if (shape[shape.length - 1] !== first.inFeatures || first.inFeatures !== second.inFeatures) {
+      throw new Error(`Linear.forwardPair expects two layers of one input size and that many features on x's last axis; got layers of ${first.inFeatures} and ${second.inFeatures} inputs and x of shape [${shape.join(",")}]`);
+    }
+    return linearPair(x, first.weight as tf.Tensor2D, first.bias as tf.Tensor1D | null, second.weight as tf.Tensor2D, second.bias as tf.Tensor1D | null);
   }
 }
 

@@ -55,7 +55,7 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(clusterMeanGrad), CLUE_EXPORT(adamw), CLUE_EXPORT(residual), CLUE_EXPORT(residualGrad),
       CLUE_EXPORT(softAggregate), CLUE_EXPORT(softAggregateGrad),
       CLUE_EXPORT(clusterAssign), CLUE_EXPORT(clusterAssignGrad), CLUE_EXPORT(clusterDispatch), CLUE_EXPORT(clusterDispatchGrad),
-      CLUE_EXPORT(gemmPolicy),
+      CLUE_EXPORT(gemmPolicy), CLUE_EXPORT(matmulSum),
       CLUE_EXPORT(avgPoolTiles),
       CLUE_EXPORT(adamwUpdate),
       CLUE_EXPORT(temperedNormalize), CLUE_EXPORT(temperedNormalizeGrad), CLUE_EXPORT(gatedMix), CLUE_EXPORT(gatedMixGrad),

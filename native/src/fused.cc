@@ -145,8 +145,8 @@ void layerNorm(const Args& args) {
 constexpr int64_t kFlushRows = 64;
 
 CLUE_HOT static void layerNormGradRows(float* __restrict dx, double* __restrict dg, double* __restrict db, const float* __restrict dy,
-                                       const float* __restrict x, const float* gamma, const float* mean, const float* rstd, int64_t r0,
-                                       int64_t r1, int64_t cols, std::vector<float>& scratch) {
+                                       const float* __restrict x, const float* gamma, const float* mean, const float* rstd,
+                                       const float* __restrict skip, int64_t r0, int64_t r1, int64_t cols, std::vector<float>& scratch) {
   scratch.assign(size_t(cols) * 2, 0.0f);
   float* __restrict dgF = scratch.data();
   float* __restrict dbF = scratch.data() + cols;
@@ -194,6 +194,11 @@ CLUE_HOT static void layerNormGradRows(float* __restrict dx, double* __restrict 
 #pragma omp simd
         for (int64_t j = 0; j < cols; j++) dxr[j] = rs * (dyr[j] - a - (xr[j] - m) * rs * b);
       }
+      if (skip) {
+        const float* sr = skip + r * cols;
+#pragma omp simd
+        for (int64_t j = 0; j < cols; j++) dxr[j] += sr[j];
+      }
     }
   }
 }
@@ -201,11 +206,14 @@ CLUE_HOT static void layerNormGradRows(float* __restrict dx, double* __restrict 
 // The gradient's short-row twin of layerNormRowsFixed: both row sums unrolled, and the dgamma/dbeta
 // float blocks held in registers (C ≤ 64) and flushed to the double partials every kFlushRows
 // rows, as layerNormGradRows does, so the per-chunk partials and their fixed summation order stay.
-template <int C>
+// kSkip: dx also gets the gradient of the input's other use (skip, layerNormTee's pass-through),
+// added while the row is in registers instead of by a separate Add over the whole map.
+template <int C, bool kSkip>
 __attribute__((always_inline)) inline void layerNormGradRowsFixed(float* __restrict dx, double* __restrict dg, double* __restrict db,
                                                                   const float* __restrict dy, const float* __restrict x,
                                                                   const float* __restrict gamma, const float* __restrict mean,
-                                                                  const float* __restrict rstd, int64_t r0, int64_t r1) {
+                                                                  const float* __restrict rstd, const float* __restrict skip,
+                                                                  int64_t r0, int64_t r1) {
   constexpr float inv = 1.0f / float(C);
   float dgF[C], dbF[C];
   for (int j = 0; j < C; j++) dgF[j] = dbF[j] = 0.0f;
@@ -229,6 +237,14 @@ __attribute__((always_inline)) inline void layerNormGradRowsFixed(float* __restr
       dbF[j] += dyr[j];
       dxr[j] = rs * (dyr[j] * gamma[j] - a - xh * b);
     }
+    if constexpr (kSkip) {
+      // A second pass over the row (in L1), after a compiler barrier: added in the loop above (or
+      // forwarded into it), the product would become an FMA and the sum differ in its last bit
+      // from layerNorm's gradient plus an Add.
+      asm volatile("" ::: "memory");
+#pragma omp simd
+      for (int j = 0; j < C; j++) dxr[j] += skip[r * C + j];
+    }
     if ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1) {
       for (int j = 0; j < C; j++) {
         dg[j] += double(dgF[j]);
@@ -239,20 +255,22 @@ __attribute__((always_inline)) inline void layerNormGradRowsFixed(float* __restr
   }
 }
 
+template <bool kSkip>
 CLUE_HOT static void layerNormGradRowsShort(float* __restrict dx, double* __restrict dg, double* __restrict db, const float* __restrict dy,
                                             const float* __restrict x, const float* gamma, const float* mean, const float* rstd,
-                                            int64_t r0, int64_t r1, int64_t cols) {
+                                            const float* skip, int64_t r0, int64_t r1, int64_t cols) {
   switch (cols) {
-    case 16: return layerNormGradRowsFixed<16>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
-    case 32: return layerNormGradRowsFixed<32>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
-    case 48: return layerNormGradRowsFixed<48>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
-    default: return layerNormGradRowsFixed<64>(dx, dg, db, dy, x, gamma, mean, rstd, r0, r1);
+    case 16: return layerNormGradRowsFixed<16, kSkip>(dx, dg, db, dy, x, gamma, mean, rstd, skip, r0, r1);
+    case 32: return layerNormGradRowsFixed<32, kSkip>(dx, dg, db, dy, x, gamma, mean, rstd, skip, r0, r1);
+    case 48: return layerNormGradRowsFixed<48, kSkip>(dx, dg, db, dy, x, gamma, mean, rstd, skip, r0, r1);
+    default: return layerNormGradRowsFixed<64, kSkip>(dx, dg, db, dy, x, gamma, mean, rstd, skip, r0, r1);
   }
 }
 
 /**
- * layerNormGrad(dx|null, dgamma|null, dbeta|null, dy, x, gamma|null, mean, rstd, rows, cols):
- * the gradients of layerNorm for upstream dy, from the saved mean and rstd.
+ * layerNormGrad(dx|null, dgamma|null, dbeta|null, dy, x, gamma|null, mean, rstd, rows, cols[, skip|null]):
+ * the gradients of layerNorm for upstream dy, from the saved mean and rstd; with `skip` (the
+ * gradient of x's other use, x's shape) dx is that plus layer norm's own input gradient.
  */
 void layerNormGrad(const Args& args) {
   int64_t rows = args.integer(8), cols = args.integer(9);
@@ -265,6 +283,8 @@ void layerNormGrad(const Args& args) {
   const float* gamma = args.isNull(5) ? nullptr : args.f32(5, size_t(cols));
   const float* mean = args.f32(6, size_t(rows));
   const float* rstd = args.f32(7, size_t(rows));
+  const float* skip = args.count() > 10 && !args.isNull(10) ? args.f32(10, n) : nullptr;
+  if (skip && !dx) throw Error("layerNormGrad: a skip gradient needs dx to add it to");
   int64_t chunks = chunksFor(rows * cols, kGrain) > 1 ? std::min<int64_t>(rows, 2 * poolThreads()) : 1;
   std::vector<double> partial(size_t(chunks * cols * 2), 0.0);
   if (dx && isShortCols(cols)) {
@@ -272,13 +292,15 @@ void layerNormGrad(const Args& args) {
     std::vector<float> ones;
     const float* g = orFill(gamma, ones, cols, 1.0f);
     parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
-      layerNormGradRowsShort(dx, partial.data() + t * cols * 2, partial.data() + t * cols * 2 + cols, dy, x, g, mean, rstd, r0, r1, cols);
+      double* dg = partial.data() + t * cols * 2;
+      if (skip) layerNormGradRowsShort<true>(dx, dg, dg + cols, dy, x, g, mean, rstd, skip, r0, r1, cols);
+      else layerNormGradRowsShort<false>(dx, dg, dg + cols, dy, x, g, mean, rstd, nullptr, r0, r1, cols);
     });
   } else {
     parallel_chunks(rows, chunks, [&](int64_t r0, int64_t r1, int64_t t) {
       std::vector<float> scratch;
       layerNormGradRows(dx, dgamma ? partial.data() + t * cols * 2 : nullptr, dbeta ? partial.data() + t * cols * 2 + cols : nullptr, dy, x,
-                        gamma, mean, rstd, r0, r1, cols, scratch);
+                        gamma, mean, rstd, skip, r0, r1, cols, scratch);
     });
   }
   for (int64_t j = 0; j < cols; j++) {

@@ -111,8 +111,12 @@ static Gemm innerOf(const Gemm& g, int64_t k0, int64_t k1) {
 // cache when the bias and activation are applied, large enough that a call's setup is amortised.
 constexpr int64_t kRowPieceFloats = 1 << 16;
 
-/** One product spread over the pool, then bias and activation. */
-static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
+/**
+ * One product spread over the pool, then bias and activation; with `accumulate`, C += the product
+ * (no bias or activation then).
+ */
+static void splitGemm(const Gemm& g, const float* bias, int act, float alpha, bool accumulate = false) {
+  if (accumulate) bias = nullptr, act = kLinear;
   double macs = double(g.m) * double(g.n) * double(g.k);
   int64_t most = 2 * poolThreads();
   int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(most, int64_t(macs / kMinChunkMacs)));
@@ -139,7 +143,7 @@ static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
         for (int64_t j = 0; j < g.n; j++) {
           float s = 0.0f;
           for (int64_t i = 0; i < chunks; i++) s += partial[size_t(i * g.m * g.n + r * sr + j * sj)];
-          dst[j] = s;
+          dst[j] = accumulate ? dst[j] + s : s;
         }
         if (bias || act != kLinear) epilogue(dst, bias, 1, g.n, g.ldc, act, alpha);
       }
@@ -154,20 +158,69 @@ static void splitGemm(const Gemm& g, const float* bias, int act, float alpha) {
     const int64_t pieces = std::max(chunks, std::min<int64_t>(int64_t(macs / kMinChunkMacs), (g.m + pieceRows - 1) / pieceRows));
     parallel_chunks(g.m, pieces, [&](int64_t r0, int64_t r1, int64_t) {
       Gemm p = rowsOf(g, r0, r1);
-      gemm(p, false, bias);
+      gemm(p, accumulate, bias);
       if (act != kLinear) epilogue(p.c, nullptr, p.m, p.n, p.ldc, act, alpha);
     });
     return;
   }
   if (chunks > 1 && g.n >= 2 * chunks) {
-    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { gemm(colsOf(g, c0, c1), false, bias ? bias + c0 : nullptr); });
+    parallel_chunks(g.n, chunks, [&](int64_t c0, int64_t c1, int64_t) { gemm(colsOf(g, c0, c1), accumulate, bias ? bias + c0 : nullptr); });
   } else {
-    gemm(g, false, bias);
+    gemm(g, accumulate, bias);
   }
   if (act != kLinear) {
     parallel_for(g.m, std::max<int64_t>(1, kGrain / std::max<int64_t>(g.n, 1)),
                  [&](int64_t r0, int64_t r1) { epilogue(g.c + r0 * g.ldc, nullptr, r1 - r0, g.n, g.ldc, act, alpha); });
   }
+}
+
+/**
+ * Σ_i terms[i] into their shared C (every term has C's m, n, c and ldc). Where matmul would split
+ * C by rows, each row piece gets all the terms in turn while it is in cache (C is written once);
+ * otherwise the terms run one after another, each split as matmul splits it, the later ones
+ * accumulated. Either way each element is the first product plus the next ones, in term order.
+ */
+static void splitGemmSum(const Gemm* terms, int64_t count) {
+  const Gemm& g = terms[0];
+  double macs = 0.0, inner = 0.0;
+  for (int64_t i = 0; i < count; i++) {
+    macs += double(g.m) * double(g.n) * double(terms[i].k);
+    inner += double(terms[i].k);
+  }
+  int64_t most = 2 * poolThreads();
+  int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(most, int64_t(macs / kMinChunkMacs)));
+  if (chunks > 1 && g.m >= g.n && g.m >= 2 * chunks) {
+    const int64_t pieceRows = std::max<int64_t>(1, std::max(kRowPieceFloats / g.n, int64_t(kMinChunkMacs / (double(g.n) * inner))));
+    const int64_t pieces = std::max(chunks, std::min<int64_t>(int64_t(macs / kMinChunkMacs), (g.m + pieceRows - 1) / pieceRows));
+    parallel_chunks(g.m, pieces, [&](int64_t r0, int64_t r1, int64_t) {
+      for (int64_t i = 0; i < count; i++) gemm(rowsOf(terms[i], r0, r1), i > 0);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < count; i++) splitGemm(terms[i], nullptr, kLinear, 0.0f, i > 0);
+}
+
+/**
+ * matmulSum(out, m, n, transA, transB, a1, b1, k1, a2, b2, k2, …): out = Σ_i op(a_i)·op(b_i), each
+ * a_i m×k_i and b_i k_i×n (before the transposes) — a layer pair's input gradient dy₁·w₁ᵀ + dy₂·w₂ᵀ
+ * summed in one kernel instead of two products and an Add over them.
+ */
+void matmulSum(const Args& args) {
+  int64_t m = args.integer(1), n = args.integer(2);
+  bool ta = args.integer(3) != 0, tb = args.integer(4) != 0;
+  if ((args.count() - 5) % 3 != 0 || args.count() < 8) throw Error("matmulSum: need out, m, n, transA, transB, then (a, b, k) per term");
+  const int64_t count = int64_t(args.count() - 5) / 3;
+  float* out = args.f32(0, size_t(m * n));
+  std::vector<Gemm> terms;
+  for (int64_t i = 0; i < count; i++) {
+    const size_t at = size_t(5 + 3 * i);
+    const int64_t k = args.integer(at + 2);
+    const float* a = args.f32(at, size_t(m * k));
+    const float* b = args.f32(at + 1, size_t(k * n));
+    terms.push_back(Gemm{ta, tb, m, n, k, ta ? m : k, tb ? k : n, n, a, b, out});
+  }
+  if (m <= 0 || n <= 0) return;
+  splitGemmSum(terms.data(), count);
 }
 
 /** gemmPolicy(p): 0 the measured routing, 1 always oneDNN, 2 always the hand-written kernel. */

@@ -5,6 +5,7 @@
 namespace clue {
 
 void matmul(const Args& a);
+void matmulSum(const Args& a);
 void gemmPolicy(const Args& a);
 void conv(const Args& a);
 void narrowConv(const Args& a);

@@ -121,3 +121,57 @@ describe("native matmul paths against the cpu backend, under each routing", () =
     assert.throws(() => load.addon.gemmPolicy(3), /gemmPolicy: need 0/);
   });
 });
+
+/**
+ * matmulSum (a layer pair's dx = dy1·w1ᵀ + dy2·w2ᵀ) on each of matmul's paths: rows in pieces
+ * (every term per piece), and otherwise term after term accumulated — columns split, a tall
+ * inner dimension from partial products, one unsplit product — against the cpu backend's
+ * products and Add, under each routing, with terms of different inner sizes.
+ */
+describe("native matmulSum against the cpu backend's products and Add, under each routing", () => {
+  const load = loadAddon();
+  before(async () => {
+    await loadBackend("cpu");
+  });
+  after(() => {
+    if ("addon" in load) load.addon.gemmPolicy(0);
+  });
+
+  // [m, n, inner sizes]
+  const SHAPES: Array<[string, number, number, number[]]> = [
+    ["rows in pieces (CLUE_nano's K/V input gradient, 16 wide)", 20011, 16, [16, 16]],
+    ["rows in pieces, inner sizes 32 and 48, three terms", 6007, 32, [32, 48, 5]],
+    ["columns split", 8, 3001, [500, 300]],
+    ["a tall inner dimension from partial products", 16, 40, [9001, 7001]],
+    ["one small product", 5, 3, [2, 7]],
+  ];
+
+  for (const [name, m, n, ks] of SHAPES) {
+    it(name, async () => {
+      assert.ok("addon" in load, "the native addon must load for these tests");
+      for (const [ta, tb] of FLAGS) {
+        const terms = ks.map((k, i) => [seeded(m * k, 10 * i + 1), seeded(k * n, 10 * i + 2), k] as const);
+        const expected = await computeOn("cpu", () => [
+          tf.tidy(() => terms.map(([a, b, k]) => tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]) as tf.Tensor2D, tf.tensor(b, tb ? [n, k] : [k, n]) as tf.Tensor2D, ta, tb)).reduce((s, p) => tf.add(s, p))),
+        ]);
+        for (const [policy, label] of POLICIES) {
+          load.addon.gemmPolicy(policy);
+          try {
+            const out = new Float32Array(m * n).fill(Number.NaN);
+            load.addon.matmulSum(out, m, n, ta ? 1 : 0, tb ? 1 : 0, ...terms.flat());
+            const { worst, at } = mismatch(out, expected.values[0]!, 1e-4, 1e-4);
+            assert.ok(worst <= 1, `${label}, transposes ${ta}/${tb}: ${out[at]} vs ${expected.values[0]![at]} at ${at}`);
+          } finally {
+            load.addon.gemmPolicy(0);
+          }
+        }
+      }
+    });
+  }
+
+  it("refuses an incomplete term", () => {
+    assert.ok("addon" in load);
+    const x = new Float32Array(4);
+    assert.throws(() => load.addon.matmulSum(x, 2, 2, 0, 0, x, x), /matmulSum: need out, m, n, transA, transB, then \(a, b, k\) per term/);
+  });
+});

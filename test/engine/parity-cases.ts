@@ -4,7 +4,8 @@
  */
 import { tf } from "../../lib/engine/index.js";
 import {
-  clusterAssign, clusterDispatch, clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, linear, nearestCenter, residual, softAggregate,
+  clusterAssign, clusterDispatch, clusterMean, conv2dBias, depthwiseConv2dBias, gelu, l2Normalize, layerNorm, layerNormTee, linear, linearPair, nearestCenter, residual,
+  softAggregate,
 } from "../../lib/engine/fused/index.js";
 import { seeded } from "../helpers/backends.js";
 
@@ -59,6 +60,13 @@ export const PARITY_CASES: ParityCase[] = [
   })),
   { name: "fused layerNorm C = 16, several chunks (2165 rows)", inputs: [{ shape: [5, 433, 16], lo: -2, hi: 3 }, { shape: [16] }, { shape: [16] }],
     f: (x, g, b) => layerNorm(x!, g as tf.Tensor1D, b as tf.Tensor1D) },
+  // Two-output ops, both outputs side by side (each element its own upstream gradient).
+  ...[16, 21].map((c): ParityCase => ({
+    name: `fused layerNormTee C = ${c} (x passed through and normalised)`, inputs: [{ shape: [3, 7, c], lo: -2, hi: 3 }, { shape: [c] }, { shape: [c] }],
+    f: (x, g, b) => tf.concat(layerNormTee(x!, g as tf.Tensor1D, b as tf.Tensor1D), -1),
+  })),
+  { name: "fused linearPair (two layers of one input, one without bias)", inputs: [{ shape: [2, 9, 17] }, { shape: [17, 5] }, { shape: [5] }, { shape: [17, 3] }],
+    f: (x, w1, b1, w2) => tf.concat(linearPair(x!, w1 as tf.Tensor2D, b1 as tf.Tensor1D, w2 as tf.Tensor2D, null), -1) },
   { name: "fused linear (product + bias, own gradient)", inputs: [{ shape: [37, 12] }, { shape: [12, 5] }, { shape: [5] }], f: (x, w, b) => linear(x as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: "fused linear on a 4-D map (33 rows)", inputs: [{ shape: [1, 3, 11, 16] }, { shape: [16, 17] }, { shape: [17] }], f: (x, w, b) => linear(x!, w as tf.Tensor2D, b as tf.Tensor1D) },
   { name: "fused linear without bias, 3-D", inputs: [{ shape: [2, 9, 17] }, { shape: [17, 1] }], f: (x, w) => linear(x!, w as tf.Tensor2D) },

@@ -14,7 +14,7 @@ export { gatedMix, referenceGatedMix, referenceTemperedL2Normalize, temperedL2No
 export { clusterMean, nearestCenter, referenceClusterMean, referenceNearestCenter } from "./cluster.js";
 export { conv2dBias, depthwiseConv2dBias, depthwiseConv2dBiasGelu } from "./conv.js";
 export { mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
-export { linear, referenceLinear } from "./linear.js";
-export { layerNorm, l2Normalize, normalizeAffine, referenceLayerNorm, referenceL2Normalize } from "./norm.js";
+export { linear, linearPair, referenceLinear, referenceLinearPair } from "./linear.js";
+export { layerNorm, layerNormTee, l2Normalize, normalizeAffine, referenceLayerNorm, referenceLayerNormTee, referenceL2Normalize } from "./norm.js";
 export { adamwStep, adamwUpdate, referenceAdamwStep, type AdamWOptions } from "./optim.js";
 export { referenceResidual, residual } from "./residual.js";

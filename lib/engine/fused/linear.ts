@@ -1,7 +1,7 @@
 /** The dense layer's product and bias as one op that keeps only what its gradient needs. */
 import { tf } from "../tf.js";
 import { runKernels, useKernel } from "./dispatch.js";
-import { LINEAR, LINEAR_GRAD } from "./names.js";
+import { LINEAR, LINEAR_GRAD, LINEAR_PAIR, LINEAR_PAIR_GRAD } from "./names.js";
 
 /**
  * y = x·w + bias over the last axis: x [..., in] of any rank ≥ 1, w [in, out], bias [out] or
@@ -37,6 +37,32 @@ export function referenceLinear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, bias:
   });
 }
 
+/**
+ * Two dense layers reading one input: `[x·w1 + bias1, x·w2 + bias2]` (a token mixer's K and V
+ * from one map), each as {@link linear} computes it. The point is the gradient: TensorFlow.js
+ * sums the input gradients of a tensor with two consumers with an Add over the whole map; here
+ * x has one consumer, and dx = dy1·w1ᵀ + dy2·w2ᵀ is one kernel that writes dx once (backends with
+ * the kernel). Elsewhere the composition {@link referenceLinearPair}.
+ */
+export function linearPair<T extends tf.Tensor>(x: T, w1: tf.Tensor2D, bias1: tf.Tensor1D | null, w2: tf.Tensor2D, bias2: tf.Tensor1D | null): [T, T] {
+  checkLinear(x, w1, bias1);
+  checkLinear(x, w2, bias2);
+  const floats = [x, w1, w2, bias1, bias2].every((t) => !t || t.dtype === "float32");
+  if (!floats || x.size === 0 || w1.size === 0 || w2.size === 0 || !useKernel(LINEAR_PAIR, linearPairGradient)) {
+    return referenceLinearPair(x, w1, bias1, w2, bias2);
+  }
+  const inputs: tf.NamedTensorMap = { x, w1, w2 };
+  if (bias1) inputs.bias1 = bias1;
+  if (bias2) inputs.bias2 = bias2;
+  const [y1, y2] = runKernels(LINEAR_PAIR, inputs, { hasBias1: bias1 !== null, hasBias2: bias2 !== null });
+  return [y1 as T, y2 as T];
+}
+
+/** The composition {@link linearPair} stands for: the two {@link linear} layers, the tape summing dx. */
+export function referenceLinearPair<T extends tf.Tensor>(x: T, w1: tf.Tensor2D, bias1: tf.Tensor1D | null, w2: tf.Tensor2D, bias2: tf.Tensor1D | null): [T, T] {
+  return [linear(x, w1, bias1), linear(x, w2, bias2)];
+}
+
 function checkLinear(x: tf.Tensor, w: tf.Tensor, bias: tf.Tensor | null): void {
   if (x.rank < 1 || w.rank !== 2 || x.shape[x.rank - 1] !== w.shape[0] || (bias && (bias.rank !== 1 || w.shape[1] !== bias.shape[0]))) {
     throw new Error(
@@ -70,5 +96,22 @@ const linearGradient = (): tf.GradConfig => ({
     // each closure in its own tidy, which would dispose the others.
     const [dx, dw, dbias] = runKernels(LINEAR_GRAD, { dy: dy as tf.Tensor, x: x!, w: w! }, attrs as tf.NamedAttrMap);
     return { x: () => dx!, w: () => dw!, bias: () => dbias! };
+  },
+});
+
+// x, w1 and w2 are kept. One kernel gives dx (both layers' share, summed as it is written), the
+// weight and the bias gradients.
+const linearPairGradient = (): tf.GradConfig => ({
+  kernelName: LINEAR_PAIR,
+  inputsToSave: ["x", "w1", "w2"],
+  gradFunc: (dys, saved, attrs) => {
+    const [x, w1, w2] = saved as tf.Tensor[];
+    const [dy1, dy2] = dys as tf.Tensor[];
+    const { hasBias1, hasBias2 } = attrs as { hasBias1: boolean; hasBias2: boolean };
+    const [dx, dw1, dw2, ...dbias] = runKernels(LINEAR_PAIR_GRAD, { dy1: dy1!, dy2: dy2!, x: x!, w1: w1!, w2: w2! }, attrs as tf.NamedAttrMap);
+    const grads: Record<string, () => tf.Tensor> = { x: () => dx!, w1: () => dw1!, w2: () => dw2! };
+    if (hasBias1) grads.bias1 = () => dbias[0]!;
+    if (hasBias2) grads.bias2 = () => dbias[hasBias1 ? 1 : 0]!;
+    return grads;
   },
 });

@@ -1,6 +1,7 @@
 /** Kernel names of cluelab's fused ops (a backend with such a kernel runs the op as one kernel). */
 export const LAYER_NORM = "ClueLayerNorm";
 export const LAYER_NORM_GRAD = "ClueLayerNormGrad";
+export const LAYER_NORM_TEE = "ClueLayerNormTee";
 export const GELU = "ClueGelu";
 export const GELU_GRAD = "ClueGeluGrad";
 export const L2_NORMALIZE = "ClueL2Normalize";
@@ -30,3 +31,5 @@ export const TEMPERED_NORMALIZE = "ClueTemperedNormalize";
 export const TEMPERED_NORMALIZE_GRAD = "ClueTemperedNormalizeGrad";
 export const GATED_MIX = "ClueGatedMix";
 export const GATED_MIX_GRAD = "ClueGatedMixGrad";
+export const LINEAR_PAIR = "ClueLinearPair";
+export const LINEAR_PAIR_GRAD = "ClueLinearPairGrad";

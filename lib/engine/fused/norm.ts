@@ -1,7 +1,7 @@
 /** Normalisations over the last axis: layer norm and L2 normalisation. */
 import { tf } from "../tf.js";
 import { runKernels, useKernel } from "./dispatch.js";
-import { L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from "./names.js";
+import { L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_TEE } from "./names.js";
 
 /**
  * Layer normalisation over the last axis: (x − mean) / √(var + ε) · gamma + beta, with the
@@ -9,15 +9,41 @@ import { L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD } from "./
  * the size of x's last axis.
  */
 export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon = 1e-5): T {
-  const last = x.shape[x.rank - 1];
-  if (gamma.shape.length !== 1 || gamma.shape[0] !== last || beta.shape.length !== 1 || beta.shape[0] !== last) {
-    throw new Error(`layerNorm: gamma ${JSON.stringify(gamma.shape)} and beta ${JSON.stringify(beta.shape)} must both be [${last}], the size of x's last axis`);
-  }
+  checkLayerNorm("layerNorm", x, gamma, beta);
   if (!useKernel(LAYER_NORM, layerNormGradient)) return referenceLayerNorm(x, gamma, beta, epsilon);
   const [y, mean, rstd] = runKernels(LAYER_NORM, { x, gamma, beta }, { epsilon });
   // The tape keeps its own references to mean and rstd for the gradient.
   tf.dispose([mean!, rstd!]);
   return y as T;
+}
+
+/**
+ * x passed through and its {@link layerNorm}: `[skip, y]`, for an input that feeds both a norm and
+ * a residual skip (a MetaFormer block's x). `skip` equals x and shares its storage. The point is
+ * the gradient: TensorFlow.js sums the gradients of a tensor with several consumers with an Add
+ * over the whole map; here x has one consumer, and dx = d(skip) + layer norm's input gradient
+ * comes out of the norm's backward kernel in the same pass (backends with the kernel). Elsewhere
+ * the composition {@link referenceLayerNormTee}.
+ */
+export function layerNormTee<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon = 1e-5): [T, T] {
+  checkLayerNorm("layerNormTee", x, gamma, beta);
+  if (x.dtype !== "float32" || !useKernel(LAYER_NORM_TEE, layerNormTeeGradient)) return referenceLayerNormTee(x, gamma, beta, epsilon);
+  const [skip, y, mean, rstd] = runKernels(LAYER_NORM_TEE, { x, gamma, beta }, { epsilon });
+  tf.dispose([mean!, rstd!]);
+  return [skip as T, y as T];
+}
+
+/** The composition {@link layerNormTee} stands for: a copy of x (sharing its storage) and layerNorm(x). */
+export function referenceLayerNormTee<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon = 1e-5): [T, T] {
+  checkLayerNorm("layerNormTee", x, gamma, beta);
+  return [tf.clone(x), layerNorm(x, gamma, beta, epsilon)];
+}
+
+function checkLayerNorm(op: string, x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): void {
+  const last = x.shape[x.rank - 1];
+  if (gamma.shape.length !== 1 || gamma.shape[0] !== last || beta.shape.length !== 1 || beta.shape[0] !== last) {
+    throw new Error(`${op}: gamma ${JSON.stringify(gamma.shape)} and beta ${JSON.stringify(beta.shape)} must both be [${last}], the size of x's last axis`);
+  }
 }
 
 /** The composition {@link layerNorm} stands for. */
@@ -78,6 +104,20 @@ const layerNormGradient = (): tf.GradConfig => ({
     // One kernel gives all three gradients, run here and not inside the per-input closures:
     // tfjs runs each closure in its own tidy, which would dispose the other two.
     const [dx, dgamma, dbeta] = runKernels(LAYER_NORM_GRAD, { dy: upstream, x: x!, gamma: gamma!, mean: mean!, rstd: rstd! });
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+});
+
+// The tee's outputs are [skip, y, mean, rstd]: dx = d(skip) + layer norm's input gradient, in
+// the one gradient kernel.
+const layerNormTeeGradient = (): tf.GradConfig => ({
+  kernelName: LAYER_NORM_TEE,
+  inputsToSave: ["x", "gamma"],
+  outputsToSave: [false, false, true, true],
+  gradFunc: (dys, saved) => {
+    const [x, gamma, mean, rstd] = saved as tf.Tensor[];
+    const [dskip, dy] = dys as tf.Tensor[];
+    const [dx, dgamma, dbeta] = runKernels(LAYER_NORM_GRAD, { dy: dy!, x: x!, gamma: gamma!, mean: mean!, rstd: rstd!, dskip: dskip! });
     return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
   },
 });

@@ -22,6 +22,8 @@ export interface NativeAddon {
    * and, unless null, dbias = Σ_rows dy [n] (native/src/linear.cc).
    */
   linearGrad(dx: F32, dw: F32, dbias: F32 | null, dy: F32, x: F32, w: F32, rows: number, k: number, n: number): void;
+  /** out [m, n] = Σ op(a_i)·op(b_i) over the (a_i, b_i, k_i) triples that follow: one output written once, no Add. */
+  matmulSum(out: F32, m: number, n: number, transA: number, transB: number, ...terms: Array<F32 | number>): void;
   /** Which kernel matmul runs on: 0 the measured routing, 1 always oneDNN, 2 always the hand-written one. */
   gemmPolicy(policy: number): void;
   conv(mode: number, out: F32, in1: F32, in2: F32, params: Int32Array, bias?: F32 | null): void;
@@ -50,8 +52,9 @@ export interface NativeAddon {
   select(out: Typed, condition: Uint8Array, a: Typed, b: Typed, inner: number): void;
   addN(out: F32, ...xs: F32[]): void;
   layerNorm(y: F32, mean: F32, rstd: F32, x: F32, gamma: F32 | null, beta: F32 | null, rows: number, cols: number, eps: number): void;
+  /** `skip`: the gradient of x's other use, added to dx (layerNormTee). */
   layerNormGrad(dx: F32 | null, dgamma: F32 | null, dbeta: F32 | null, dy: F32, x: F32, gamma: F32 | null, mean: F32, rstd: F32,
-    rows: number, cols: number): void;
+    rows: number, cols: number, skip?: F32 | null): void;
   /** y = gelu(x) and, when `slope` is given (it may be x itself), slope = gelu'(x). */
   gelu(y: F32, x: F32, slope?: F32 | null): void;
   geluGrad(dx: F32, dy: F32, x: F32): void;

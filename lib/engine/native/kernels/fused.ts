@@ -1,15 +1,19 @@
 /** Native kernels of cluelab's fused ops (lib/engine/fused), forward and backward. */
 import type { tf } from "../../tf.js";
 import {
-  ADAMW, CLUSTER_MEAN, CLUSTER_MEAN_GRAD, GELU, GELU_GRAD, L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD, NEAREST_CENTER,
+  ADAMW, CLUSTER_MEAN, CLUSTER_MEAN_GRAD, GELU, GELU_GRAD, L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_TEE,
+  NEAREST_CENTER,
   RESIDUAL, RESIDUAL_GRAD, RESIDUAL_SCALED,
 } from "../../fused/names.js";
-import { nativeKernel, sizeOf } from "./common.js";
+import type { NativeBackend } from "../backend.js";
+import { nativeKernel, sizeOf, type Attrs, type Inputs } from "./common.js";
 
 const floats = (...ts: Array<tf.TensorInfo | undefined>) => ts.every((t) => t !== undefined && t.dtype === "float32");
 
-export const layerNorm = nativeKernel(LAYER_NORM, ({ x, gamma, beta }, backend, attrs) => {
-  if (!floats(x, gamma, beta)) throw new Error(`${LAYER_NORM}: x, gamma and beta must be float32`);
+/** [y, mean, rstd] of a layer norm over x's last axis. */
+function layerNormOutputs(name: string, inputs: Inputs, backend: NativeBackend, attrs: Attrs): tf.TensorInfo[] {
+  const { x, gamma, beta } = inputs;
+  if (!floats(x, gamma, beta)) throw new Error(`${name}: x, gamma and beta must be float32`);
   const cols = x!.shape[x!.shape.length - 1]!;
   const rows = sizeOf(x!.shape) / cols;
   const y = backend.alloc(rows * cols, "float32");
@@ -18,15 +22,30 @@ export const layerNorm = nativeKernel(LAYER_NORM, ({ x, gamma, beta }, backend, 
   backend.addon.layerNorm(y, mean, rstd, backend.values(x!), backend.values(gamma!), backend.values(beta!), rows, cols, Number(attrs.epsilon));
   const statsShape = [...x!.shape.slice(0, -1), 1];
   return [backend.output(y, x!.shape.slice(), "float32"), backend.output(mean, statsShape, "float32"), backend.output(rstd, statsShape.slice(), "float32")];
+}
+
+export const layerNorm = nativeKernel(LAYER_NORM, (inputs, backend, attrs) => layerNormOutputs(LAYER_NORM, inputs, backend, attrs));
+
+/** [x, y, mean, rstd]: x passed through as a second reference to its storage (no copy), then layerNorm's outputs. */
+export const layerNormTee = nativeKernel(LAYER_NORM_TEE, (inputs, backend, attrs) => {
+  const outputs = layerNormOutputs(LAYER_NORM_TEE, inputs, backend, attrs);
+  const x = inputs.x!;
+  backend.incRef(x.dataId);
+  return [{ dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype }, ...outputs];
 });
 
-export const layerNormGrad = nativeKernel(LAYER_NORM_GRAD, ({ dy, x, gamma, mean, rstd }, backend) => {
+/** dx (plus `dskip` when given: layerNormTee's pass-through gradient), dgamma, dbeta. */
+export const layerNormGrad = nativeKernel(LAYER_NORM_GRAD, ({ dy, x, gamma, mean, rstd, dskip }, backend) => {
   const cols = x!.shape[x!.shape.length - 1]!;
   const rows = sizeOf(x!.shape) / cols;
+  if (dskip && (dskip.dtype !== "float32" || sizeOf(dskip.shape) !== rows * cols)) {
+    throw new Error(`${LAYER_NORM_GRAD}: dskip [${dskip.shape}] must be float32 with the ${rows}×${cols} elements of x`);
+  }
   const dx = backend.alloc(rows * cols, "float32");
   const dgamma = backend.alloc(cols, "float32");
   const dbeta = backend.alloc(cols, "float32");
-  backend.addon.layerNormGrad(dx, dgamma, dbeta, backend.values(dy!), backend.values(x!), backend.values(gamma!), backend.values(mean!), backend.values(rstd!), rows, cols);
+  backend.addon.layerNormGrad(dx, dgamma, dbeta, backend.values(dy!), backend.values(x!), backend.values(gamma!), backend.values(mean!), backend.values(rstd!), rows, cols,
+    dskip ? backend.values(dskip) : null);
   return [backend.output(dx, x!.shape.slice(), "float32"), backend.output(dgamma, [cols], "float32"), backend.output(dbeta, [cols], "float32")];
 });
 
@@ -127,6 +146,6 @@ export const residualGrad = nativeKernel(RESIDUAL_GRAD, ({ dy, branch, scale }, 
 });
 
 export const fusedKernels: tf.KernelConfig[] = [
-  layerNorm, layerNormGrad, gelu, geluGrad, l2Normalize, l2NormalizeGrad, nearestCenter, clusterMean, clusterMeanGrad, adamw,
+  layerNorm, layerNormTee, layerNormGrad, gelu, geluGrad, l2Normalize, l2NormalizeGrad, nearestCenter, clusterMean, clusterMeanGrad, adamw,
   residual, residualScaled, residualGrad,
 ];
