@@ -51,13 +51,15 @@ CLUE_HOT static void addRows(float* __restrict sum, const float* __restrict rows
 }
 
 /**
- * linearGrad(dx, dw, dbias|null, dy, x, w, rows, k, n): for x [rows, k], w [k, n] and dy
- * [rows, n], dx = dy·wᵀ [rows, k], dw = xᵀ·dy [k, n] and (unless null) dbias = Σ_rows dy [n].
+ * linearGrad(dx|null, dw, dbias|null, dy, x, w, rows, k, n): for x [rows, k], w [k, n] and dy
+ * [rows, n], dx = dy·wᵀ [rows, k] (unless null), dw = xᵀ·dy [k, n] and (unless null) dbias =
+ * Σ_rows dy [n]. Without dx, dw and dbias are the same bits as with it (linearPair's gradient
+ * sums its dx elsewhere and takes its parameter gradients from here).
  */
 void linearGrad(const Args& args) {
   const int64_t rows = args.integer(6), k = args.integer(7), n = args.integer(8);
   if (rows < 0 || k < 1 || n < 1) throw Error("linearGrad: need rows ≥ 0 and k, n ≥ 1");
-  float* dx = args.f32(0, size_t(rows * k));
+  float* dx = args.isNull(0) ? nullptr : args.f32(0, size_t(rows * k));
   float* dw = args.f32(1, size_t(k * n));
   float* dbias = args.isNull(2) ? nullptr : args.f32(2, size_t(n));
   const float* dy = args.f32(3, size_t(rows * n));
@@ -65,8 +67,8 @@ void linearGrad(const Args& args) {
   const float* w = args.f32(5, size_t(k * n));
 
   // wᵀ [n, k], so each block's dx is a product with B's rows as vectors (no packing per block).
-  std::vector<float> wt(size_t(n * k));
-  for (int64_t p = 0; p < k; p++)
+  std::vector<float> wt(dx ? size_t(n * k) : 0);
+  for (int64_t p = 0; dx && p < k; p++)
     for (int64_t j = 0; j < n; j++) wt[size_t(j * k + p)] = w[p * n + j];
   // dw is summed as dwᵀ = dyᵀ·x when it has more rows than columns, so the longer side is the
   // one held in vectors (as splitGemm does).
@@ -84,7 +86,7 @@ void linearGrad(const Args& args) {
       const int64_t m = std::min(block, r1 - b0);
       const float* g = dy + b0 * n;
       const float* xb = x + b0 * k;
-      product(Gemm{false, false, m, k, n, n, k, k, g, wt.data(), dx + b0 * k}, false);
+      if (dx) product(Gemm{false, false, m, k, n, n, k, k, g, wt.data(), dx + b0 * k}, false);
       if (swap) product(Gemm{true, false, n, k, m, n, k, k, g, xb, pw}, true);
       else product(Gemm{true, false, k, n, m, k, n, n, xb, g, pw}, true);
       if (dbias) addRows(pb, g, m, n);

@@ -89,6 +89,18 @@ describe("native linearGrad: the one-sweep dense-layer gradient", () => {
     }
   });
 
+  it("gives dw and dbias bit for bit without dx (null), the way linearPair's gradient calls it", async () => {
+    const addon = await nativeAddon();
+    for (const [rows, k, n] of [[37, 17, 16], [20011, 16, 16], [301, 64, 16], [2049, 5, 33]] as const) {
+      const dy = seeded(rows * n, 8, -1, 1), x = seeded(rows * k, 9, -1, 1), w = seeded(k * n, 10, -1, 1);
+      const [, dw, db] = sweep(addon, dy, x, w, rows, k, n, true);
+      const dw2 = new Float32Array(k * n).fill(NaN), db2 = new Float32Array(n).fill(NaN);
+      addon.linearGrad(null, dw2, db2, dy, x, w, rows, k, n);
+      assert.deepEqual(dw2, dw, `[${rows}, ${k}, ${n}] dw`);
+      assert.deepEqual(db2, db, `[${rows}, ${k}, ${n}] dbias`);
+    }
+  });
+
   it("is what ClueLinearGrad runs for layers up to 64 wide, matching the cpu backend", async () => {
     assert.ok(sweepsRows(16, 16) && sweepsRows(64, 64) && sweepsRows(1, 17));
     assert.ok(!sweepsRows(128, 32) && !sweepsRows(32, 128));

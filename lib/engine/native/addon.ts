@@ -21,7 +21,7 @@ export interface NativeAddon {
    * The dense layer's gradient in one sweep over the rows: dx = dy·wᵀ [rows, k], dw = xᵀ·dy [k, n]
    * and, unless null, dbias = Σ_rows dy [n] (native/src/linear.cc).
    */
-  linearGrad(dx: F32, dw: F32, dbias: F32 | null, dy: F32, x: F32, w: F32, rows: number, k: number, n: number): void;
+  linearGrad(dx: F32 | null, dw: F32, dbias: F32 | null, dy: F32, x: F32, w: F32, rows: number, k: number, n: number): void;
   /** out [m, n] = Σ op(a_i)·op(b_i) over the (a_i, b_i, k_i) triples that follow: one output written once, no Add. */
   matmulSum(out: F32, m: number, n: number, transA: number, transB: number, ...terms: Array<F32 | number>): void;
   /** Which kernel matmul runs on: 0 the measured routing, 1 always oneDNN, 2 always the hand-written one. */

@@ -50,17 +50,23 @@ function upstream(name: string, backend: NativeBackend, dy: tf.TensorInfo, rows:
   return backend.values(dy);
 }
 
-/** dw = xᵀ·dy and, with a bias, dbias = Σ_rows dy. */
-function parameterGradients(backend: NativeBackend, x: Float32Array, g: Float32Array, rows: number, k: number, n: number, hasBias: unknown): {
+/**
+ * dw = xᵀ·dy and, with a bias, dbias = Σ_rows dy: the same bits `linearGrad` gives (the row sweep
+ * without its dx for narrow layers, else a GEMM and a column sum).
+ */
+function parameterGradients(backend: NativeBackend, x: Float32Array, w: Float32Array, g: Float32Array, rows: number, k: number, n: number, hasBias: unknown): {
   dw: tf.TensorInfo;
   dbias: tf.TensorInfo | null;
 } {
   const dw = backend.alloc(k * n, "float32");
-  backend.addon.matmul(dw, x, g, null, 1, 1, k, n, rows, 1, 0, 0, 0);
-  if (!hasBias) return { dw: backend.output(dw, [k, n], "float32"), dbias: null };
-  const dbias = backend.alloc(n, "float32");
-  backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
-  return { dw: backend.output(dw, [k, n], "float32"), dbias: backend.output(dbias, [n], "float32") };
+  const dbias = hasBias ? backend.alloc(n, "float32") : null;
+  if (sweepsRows(k, n)) {
+    backend.addon.linearGrad(null, dw, dbias, g, x, w, rows, k, n);
+  } else {
+    backend.addon.matmul(dw, x, g, null, 1, 1, k, n, rows, 1, 0, 0, 0);
+    if (dbias) backend.addon.reduce(REDUCE_OP.sum, dbias, g, 1, rows, n);
+  }
+  return { dw: backend.output(dw, [k, n], "float32"), dbias: dbias ? backend.output(dbias, [n], "float32") : null };
 }
 
 /** dx = dy·wᵀ, dw = xᵀ·dy and (when the forward had a bias) dbias = Σ_rows dy. */
@@ -76,7 +82,7 @@ export const linearGrad = nativeKernel(LINEAR_GRAD, ({ dy, x, w }, backend, attr
     return dbias ? [...out, backend.output(dbias, [n], "float32")] : out;
   }
   backend.addon.matmul(dx, g, backend.values(w!), null, 1, 1, rows, k, n, 0, 1, 0, 0);
-  const { dw, dbias } = parameterGradients(backend, backend.values(x!), g, rows, k, n, attrs.hasBias);
+  const { dw, dbias } = parameterGradients(backend, backend.values(x!), backend.values(w!), g, rows, k, n, attrs.hasBias);
   return [backend.output(dx, x!.shape.slice(), "float32"), dw, ...(dbias ? [dbias] : [])];
 });
 
@@ -97,8 +103,8 @@ export const linearPairGrad = nativeKernel(LINEAR_PAIR_GRAD, ({ dy1, dy2, x, w1,
   const dx = backend.alloc(rows * k, "float32");
   backend.addon.matmulSum(dx, rows, k, 0, 1, g1, backend.values(w1!), one.n, g2, backend.values(w2!), two.n);
   const xv = backend.values(x!);
-  const first = parameterGradients(backend, xv, g1, rows, k, one.n, attrs.hasBias1);
-  const second = parameterGradients(backend, xv, g2, rows, k, two.n, attrs.hasBias2);
+  const first = parameterGradients(backend, xv, backend.values(w1!), g1, rows, k, one.n, attrs.hasBias1);
+  const second = parameterGradients(backend, xv, backend.values(w2!), g2, rows, k, two.n, attrs.hasBias2);
   return [backend.output(dx, x!.shape.slice(), "float32"), first.dw, second.dw, ...[first.dbias, second.dbias].filter((t) => t !== null)];
 });
 
