@@ -638,6 +638,25 @@ CLUE_HOT void slopeRows(float* __restrict dz, const float* __restrict dy, const 
 }
 
 /**
+ * slopeRows over `pixels` pixels of C channels that also adds each pixel's dz to acc[c], in
+ * pixel order: the bias gradient as channelSums would sum the same rows, without reading dz again.
+ */
+CLUE_HOT void slopeRowsSum(float* __restrict dz, const float* __restrict dy, const float* __restrict slope, float* __restrict acc, int64_t pixels,
+                           int64_t C) {
+  for (int64_t p = 0; p < pixels; p++) {
+    float* d = dz + p * C;
+    const float* g = dy + p * C;
+    const float* s = slope + p * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; c++) {
+      float v = g[c] * s[c];
+      d[c] = v;
+      acc[c] += v;
+    }
+  }
+}
+
+/**
  * dz = dy·gelu'(z) for a moving range [lo, hi) of flat output rows (image × ho), formed as the
  * range advances and held in a small buffer instead of a map the size of dy. base() is where
  * flat row 0 would be, so gatherRows and filterGradRows, which index a whole map by flat row,
@@ -645,26 +664,44 @@ CLUE_HOT void slopeRows(float* __restrict dz, const float* __restrict dy, const 
  */
 class DzWindow {
  public:
-  explicit DzWindow(int64_t rowFloats) : row_(rowFloats) {}
+  explicit DzWindow(int64_t rowFloats) : buf_(scratch()), row_(rowFloats) {}
 
-  /** Holds rows [a, b) (a never below an earlier a except after a reset), computing with fill(out, p, q) those not held. */
+  /**
+   * Holds rows [a, b) (a never below an earlier a except after a reset), computing with
+   * fill(out, p, q) those not held. The held rows slide forward through a buffer about four
+   * windows long and are moved back to its start only when they reach its end.
+   */
   template <class Fill>
   void cover(int64_t a, int64_t b, Fill&& fill) {
-    if (a < lo_ || a >= hi_) lo_ = hi_ = a;  // nothing reusable: start over at a
-    if (a > lo_) std::memmove(buf_.data(), buf_.data() + (a - lo_) * row_, size_t((hi_ - a) * row_) * sizeof(float));
+    if (a < lo_ || a >= hi_) lo_ = hi_ = a, at_ = 0;  // nothing reusable: start over at a
+    at_ += a - lo_;
     lo_ = a;
     if (b <= hi_) return;
-    if (int64_t(buf_.size()) < (b - lo_) * row_) buf_.resize(size_t((b - lo_) * row_));
+    int64_t need = b - lo_;
+    if (at_ + need > cap_) {
+      if (cap_ < need) {
+        cap_ = 4 * need;
+        if (int64_t(buf_.size()) < cap_ * row_) buf_.resize(size_t(cap_ * row_));
+      }
+      std::memmove(buf_.data(), buf_.data() + at_ * row_, size_t((hi_ - lo_) * row_) * sizeof(float));
+      at_ = 0;
+    }
     fill(base(), hi_, b);
     hi_ = b;
   }
 
   /** The address flat row 0 would have (only rows [lo, hi) are read through it). */
-  float* base() { return reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(buf_.data()) - uintptr_t(lo_ * row_) * sizeof(float)); }
+  float* base() { return reinterpret_cast<float*>(reinterpret_cast<uintptr_t>(buf_.data() + at_ * row_) - uintptr_t(lo_ * row_) * sizeof(float)); }
 
  private:
-  std::vector<float> buf_;
-  int64_t lo_ = 0, hi_ = 0, row_;
+  // one buffer per thread, kept between calls: a fresh one each chunk would be mapped and
+  // faulted in page by page once over malloc's mmap threshold
+  static std::vector<float>& scratch() {
+    thread_local std::vector<float> buf;
+    return buf;
+  }
+  std::vector<float>& buf_;
+  int64_t lo_ = 0, hi_ = 0, at_ = 0, cap_ = 0, row_;  // rows [lo, hi) at buffer row at_, of cap_
 };
 
 }  // namespace
@@ -722,6 +759,14 @@ void depthwiseGeluGrad(const Args& args) {
   parallel_chunks(plan.total, plan.chunks, [&](int64_t r0, int64_t r1, int64_t i) {
     float* part = partials.data() + i * stride;
     DzWindow window(rowFloats);
+    // dz rows [p, q) into the window, those of this chunk's rows [r0, r1) also added to its bias
+    // gradient as they are formed (rows come in order, each once)
+    auto fillSum = [&](float* dzBase, int64_t p, int64_t q) {
+      int64_t s0 = std::clamp(r0, p, q), s1 = std::clamp(r1, s0, q);
+      if (p < s0) fill(dzBase, p, s0);
+      if (s0 < s1) slopeRowsSum(dzBase + s0 * rowFloats, dy + s0 * rowFloats, slope + s0 * rowFloats, part + wSize, (s1 - s0) * wo, C);
+      if (s1 < q) fill(dzBase, s1, q);
+    };
     for (int64_t r = r0; r < r1; r += kStep) {
       int64_t e = std::min(r + kStep, r1);
       int64_t i0 = r * h / ho, i1 = e * h / ho;
@@ -729,7 +774,7 @@ void depthwiseGeluGrad(const Args& args) {
       auto [a, b] = reach(dxRows, h, ho, i0, i1);
       a = std::min(a, r);
       b = std::max(b, e);
-      window.cover(a, b, fill);
+      window.cover(a, b, fillSum);
       if (e < r1) {
         // what the next step reads from memory first, fetched while this one computes: dy and
         // slope rows past the window, x rows past this step's taps, dx rows to write
@@ -743,7 +788,6 @@ void depthwiseGeluGrad(const Args& args) {
       const float* dz = window.base();
       if (i0 < i1) gatherRows(dx, dz, filter, nullptr, i0, i1, h, w, ho, wo, C, fh, fw, dxRows, dxCols);
       filterGradRows(part, x, dz, r, e, ho, wo, h, w, C, fw, sw, dw, pl, plan.rows, plan.oxLo.data(), plan.oxHi.data(), plan.inLo, plan.inHi);
-      channelSums(part + wSize, dz + r * rowFloats, (e - r) * wo, C);
     }
   });
   sumPartials(dW, partials.data(), plan.chunks, stride, wSize);

@@ -15,11 +15,13 @@ interface Case {
 
 // Native paths: the forward pass is depthwiseConv2dBias's kernel (hand-written for 16·k channels
 // on rows >= 8 wide or strided, else oneDNN's) and the GELU kernel; the backward pass is the
-// fused sweep for 32+ channels in 16s (the first six cases, and rows 4 wide), else the GELU
+// fused sweep for 32+ channels in 16s (FUSED, and rows 4 wide), else the GELU
 // gradient kernel and separate gradient kernels (channels not in 16s, 16 channels).
 const FUSED: Case[] = [
   { x: [8, 20, 24, 32], strides: 1, pad: 1 },
   { x: [4, 16, 16, 64], strides: 1, pad: 1 },
+  // chunks of 32 rows: the gradient's dz window slides to the end of its buffer and moves back
+  { x: [2, 64, 8, 32], strides: 1, pad: 1 },
   { x: [3, 17, 13, 48], strides: 1, pad: 1 },
   { x: [1, 9, 11, 32], strides: 1, pad: "same" },
   { x: [2, 15, 13, 32], strides: 2, pad: "same" },
