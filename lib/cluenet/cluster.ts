@@ -1,5 +1,5 @@
 /** CLUENet's token mixer: global soft aggregation, gated residual, hard & shared dispatching. */
-import { mergeHeads, splitHeads, temperedL2Normalize, tf } from "../engine/index.js";
+import { mergeHeads, normalizeAndPool, passAndPool, splitHeads, temperedL2Normalize, tf } from "../engine/index.js";
 import { Linear, Module, constant, ones, zeros, type Build } from "../nn/index.js";
 import type { CluenetConfig } from "./config.js";
 import { ConstantCache } from "./constants.js";
@@ -75,11 +75,21 @@ export class Cluster extends Module implements TokenMixer {
     // The pixel tensors stay channels-last rows [B, N, heads·d]: the fused ops read and write the
     // G = heads·B groups there (layout), so they are never transposed to [G, N, d] and back.
     const layout = { heads };
-    const kn = tf.reshape(l2Normalize(tf.reshape(K, [b, n * heads, d])), [b, n, inner]) as tf.Tensor3D; // per head
-    const vn = tf.reshape(V, [b, n, inner]) as tf.Tensor3D;
-    // The pooled Kc, Vc stay channels-last rows [B, M, heads·d] too where the fused ops split them.
-    const kcRows = tf.reshape(adaptiveAvgPool(K, ch, cw, folds), [b, m, inner]) as tf.Tensor3D;
-    const vcRows = tf.reshape(adaptiveAvgPool(V, ch, cw, folds), [b, m, inner]) as tf.Tensor3D;
+    const rows = (t: tf.Tensor, r: number) => tf.reshape(t, [b, r, inner]) as tf.Tensor3D;
+    // kn (per head) and vn, and the pooled Kc, Vc — channels-last rows [B, M, heads·d] too where
+    // the fused ops split them. Equal windows: one op per map gives both uses (and writes dK, dV
+    // once in the backward pass); other sizes pool with the exact averaging matrices.
+    let kn: tf.Tensor3D, vn: tf.Tensor3D, kcRows: tf.Tensor3D, vcRows: tf.Tensor3D;
+    if (folds === 1 && h % ch === 0 && w % cw === 0) {
+      const [knMap, kc] = normalizeAndPool(K, heads, clusters);
+      const [vMap, vc] = passAndPool(V, clusters);
+      [kn, vn, kcRows, vcRows] = [rows(knMap, n), rows(vMap, n), rows(kc, m), rows(vc, m)];
+    } else {
+      kn = rows(l2Normalize(tf.reshape(K, [b, n * heads, d])), n);
+      vn = rows(V, n);
+      kcRows = rows(adaptiveAvgPool(K, ch, cw, folds), m);
+      vcRows = rows(adaptiveAvgPool(V, ch, cw, folds), m);
+    }
 
     let centers: tf.Tensor3D; // [G, M, d]
     if (this.config.aggregation === "global-soft") {

@@ -1,5 +1,5 @@
 /** Downsampling between stages: Improved Cluster Pooling, FEC's cluster pooling, a strided conv. */
-import { clusterMean, nearestCenter, tf } from "../engine/index.js";
+import { clusterMean, nearestCenter, passAndPool, tf } from "../engine/index.js";
 import { Conv2d, GroupNorm, LayerNorm, Linear, Module, ModuleList, gelu, type Build } from "../nn/index.js";
 import { adaptiveAvgPool } from "./pooling.js";
 
@@ -14,8 +14,18 @@ function clusterPool(s: tf.Tensor4D, values: tf.Tensor4D): { agg: tf.Tensor4D; i
   const oh = Math.floor(h / 2);
   const ow = Math.floor(w / 2);
   const rows = (t: tf.Tensor4D, r: number): tf.Tensor3D => tf.reshape(t, [b, r, t.shape[3]]);
-  const centers = adaptiveAvgPool(s, oh, ow);
-  const valueCenters = values === s ? centers : adaptiveAvgPool(values, oh, ow);
+  // Equal 2×2 windows (even sides, checked by the callers): a map and its pool from one op, whose
+  // gradient is written once instead of an AvgPoolGrad and an Add over the map.
+  const shared = values === s;
+  let centers: tf.Tensor4D, valueCenters: tf.Tensor4D;
+  if (h % 2 === 0 && w % 2 === 0) {
+    [s, centers] = passAndPool(s, [oh, ow]);
+    if (shared) [values, valueCenters] = [s, centers];
+    else [values, valueCenters] = passAndPool(values, [oh, ow]);
+  } else {
+    centers = adaptiveAvgPool(s, oh, ow);
+    valueCenters = shared ? centers : adaptiveAvgPool(values, oh, ow);
+  }
   // Nearest center by cosine, then each center's mean with its members: one kernel each where the
   // engine has them, the one-hot products (hardAssign + hardAggregate) everywhere else.
   const index = nearestCenter(rows(s, h * w), rows(centers, oh * ow));

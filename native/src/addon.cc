@@ -56,7 +56,7 @@ static napi_value init(napi_env env, napi_value exports) {
       CLUE_EXPORT(softAggregate), CLUE_EXPORT(softAggregateGrad),
       CLUE_EXPORT(clusterAssign), CLUE_EXPORT(clusterAssignGrad), CLUE_EXPORT(clusterDispatch), CLUE_EXPORT(clusterDispatchGrad),
       CLUE_EXPORT(gemmPolicy), CLUE_EXPORT(matmulSum),
-      CLUE_EXPORT(avgPoolTiles),
+      CLUE_EXPORT(avgPoolTiles), CLUE_EXPORT(poolSpreadAdd), CLUE_EXPORT(normalizePool), CLUE_EXPORT(normalizePoolGrad),
       CLUE_EXPORT(adamwUpdate),
       CLUE_EXPORT(temperedNormalize), CLUE_EXPORT(temperedNormalizeGrad), CLUE_EXPORT(gatedMix), CLUE_EXPORT(gatedMixGrad),
       CLUE_EXPORT(linearGrad),

@@ -145,4 +145,35 @@ void avgPoolTiles(const Args& args) {
   });
 }
 
+/**
+ * poolSpreadAdd(dx, skip, dy, n, h, w, c, gh, gw): dx [n, h, w, c] = skip + dy [n, gh, gw, c] spread
+ * over the gh×gw equal windows ÷ their area: the gradient of a map that is both used as it is and
+ * average-pooled (passAndPool), the tape's AvgPoolGrad and Add in one write of dx.
+ */
+void poolSpreadAdd(const Args& args) {
+  const int64_t n = args.integer(3), h = args.integer(4), w = args.integer(5), c = args.integer(6), gh = args.integer(7), gw = args.integer(8);
+  if (n < 0 || h < 1 || w < 1 || c < 1 || gh < 1 || gw < 1 || h % gh || w % gw) {
+    throw Error("poolSpreadAdd: needs a gh×gw grid of equal windows (gh dividing h, gw dividing w)");
+  }
+  const int64_t fh = h / gh, fw = w / gw, rowStride = w * c;
+  const size_t size = size_t(n * h * rowStride);
+  float* dx = args.f32(0, size);
+  const float* skip = args.f32(1, size);
+  const float* dy = args.f32(2, size_t(n * gh * gw * c));
+  const float inv = 1.0f / float(fh * fw);
+  parallel_for(n * h, std::max<int64_t>(1, kStreamGrain / std::max<int64_t>(rowStride, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* g = dy + (r / h * gh + r % h / fh) * gw * c;
+      const float* in = skip + r * rowStride;
+      float* out = dx + r * rowStride;
+      for (int64_t ow = 0; ow < gw; ow++)
+        for (int64_t j = 0; j < fw; j++) {
+          const int64_t at = (ow * fw + j) * c;
+#pragma omp simd
+          for (int64_t k = 0; k < c; k++) out[at + k] = in[at + k] + g[ow * c + k] * inv;
+        }
+    }
+  });
+}
+
 }  // namespace clue

@@ -12,7 +12,39 @@ namespace clue {
 
 static constexpr float kNormEps = 1e-12f;  // PyTorch's F.normalize
 
+// Rows of a compile-time length (CLUENet's heads: d = 16…64): the row sums unroll into vector ops and
+// rows go in blocks, so their square roots overlap (as normalizeGradRowsFixed below); a plain loop's
+// sum is one dependency chain per row (at d = 16 the forward took 5× a copy's time).
+template <int C>
+__attribute__((always_inline)) inline void normalizeRowsFixed(float* __restrict y, const float* __restrict x, int64_t r0, int64_t r1, float eps) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t b0 = r0; b0 < r1; b0 += kBlock) {
+    const int64_t nb = std::min(kBlock, r1 - b0);
+    const float* xb = x + b0 * C;
+    float* yb = y + b0 * C;
+    float norm[kBlock];
+    for (int64_t i = 0; i < nb; i++) {
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int j = 0; j < C; j++) s += xb[i * C + j] * xb[i * C + j];
+      norm[i] = s;
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < nb; i++) norm[i] = std::max(std::sqrt(norm[i]), eps);
+    for (int64_t i = 0; i < nb; i++) {
+#pragma omp simd
+      for (int j = 0; j < C; j++) yb[i * C + j] = xb[i * C + j] / norm[i];
+    }
+  }
+}
+
 CLUE_HOT static void normalizeRows(float* __restrict y, const float* __restrict x, int64_t r0, int64_t r1, int64_t cols, float eps) {
+  switch (cols) {
+    case 16: return normalizeRowsFixed<16>(y, x, r0, r1, eps);
+    case 32: return normalizeRowsFixed<32>(y, x, r0, r1, eps);
+    case 64: return normalizeRowsFixed<64>(y, x, r0, r1, eps);
+    default: break;
+  }
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -111,6 +143,116 @@ void l2NormalizeGrad(const Args& args) {
   const float* x = args.f32(2, n);
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(cols, 1)),
                [&](int64_t r0, int64_t r1) { normalizeGradRows(dx, dy, x, r0, r1, cols, eps); });
+}
+
+/** The shape arguments of normalizePool(Grad) from index i: n, h, w, c, d, gh, gw, with the checks they need. */
+struct TeePoolShape {
+  int64_t n, h, w, c, d, gh, gw, fh, fw;
+};
+
+static TeePoolShape teePoolShape(const Args& args, size_t i, const char* op) {
+  TeePoolShape s{args.integer(i), args.integer(i + 1), args.integer(i + 2), args.integer(i + 3), args.integer(i + 4), args.integer(i + 5),
+                 args.integer(i + 6), 0, 0};
+  if (s.n < 0 || s.h < 1 || s.w < 1 || s.c < 1 || s.d < 1 || s.c % s.d || s.gh < 1 || s.gw < 1 || s.h % s.gh || s.w % s.gw) {
+    throw Error(std::string(op) + ": needs d dividing c and a gh×gw grid of equal windows (gh dividing h, gw dividing w)");
+  }
+  s.fh = s.h / s.gh;
+  s.fw = s.w / s.gw;
+  return s;
+}
+
+/** acc[ow, :] += Σ_{j<fw} x[ow·fw + j, :] for one input row (the window sums of avgPoolTiles, in its order). */
+template <int C>
+__attribute__((always_inline)) inline void addWindowSumsFixed(float* __restrict acc, const float* __restrict x, int64_t gw, int64_t fw) {
+  for (int64_t ow = 0; ow < gw; ow++) {
+    float a[C];
+#pragma omp simd
+    for (int k = 0; k < C; k++) a[k] = acc[ow * C + k];
+    for (int64_t j = 0; j < fw; j++)
+#pragma omp simd
+      for (int k = 0; k < C; k++) a[k] += x[(ow * fw + j) * C + k];
+#pragma omp simd
+    for (int k = 0; k < C; k++) acc[ow * C + k] = a[k];
+  }
+}
+
+CLUE_HOT static void addWindowSums(float* __restrict acc, const float* __restrict x, int64_t gw, int64_t fw, int64_t c) {
+  switch (c) {
+    case 16: return addWindowSumsFixed<16>(acc, x, gw, fw);
+    case 32: return addWindowSumsFixed<32>(acc, x, gw, fw);
+    case 64: return addWindowSumsFixed<64>(acc, x, gw, fw);
+    case 128: return addWindowSumsFixed<128>(acc, x, gw, fw);
+    default: break;
+  }
+  for (int64_t ow = 0; ow < gw; ow++)
+    for (int64_t j = 0; j < fw; j++) {
+      const float* px = x + (ow * fw + j) * c;
+#pragma omp simd
+      for (int64_t k = 0; k < c; k++) acc[ow * c + k] += px[k];
+    }
+}
+
+/**
+ * normalizePool(y, pooled, x, n, h, w, c, d, gh, gw, eps): x [n, h, w, c] (channels-last, c = heads·d)
+ * to y = x with each d-channel chunk L2-normalised (l2Normalize over rows of d) and pooled [n, gh, gw, c]
+ * = the average of x over each of the gh×gw equal windows (avgPoolTiles' sums, in its order): both uses
+ * of a key map in one read of it. Each chunk of the pool takes whole pooled rows (fh input rows), each
+ * input row normalised and then added into its window sums while it is in L1.
+ */
+void normalizePool(const Args& args) {
+  const TeePoolShape s = teePoolShape(args, 3, "normalizePool");
+  const float eps = float(args.number(10));
+  const int64_t rowStride = s.w * s.c, chunks = rowStride / s.d;
+  float* y = args.f32(0, size_t(s.n * s.h * rowStride));
+  float* pooled = args.f32(1, size_t(s.n * s.gh * s.gw * s.c));
+  const float* x = args.f32(2, size_t(s.n * s.h * rowStride));
+  const float inv = 1.0f / float(s.fh * s.fw);
+  const int64_t c = s.c, fw = s.fw, gw = s.gw;
+  parallel_for(s.n * s.gh, std::max<int64_t>(1, kGrain / std::max<int64_t>(s.fh * rowStride, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t first = (r / s.gh * s.h + r % s.gh * s.fh) * rowStride;
+      float* acc = pooled + r * gw * c;
+      std::fill(acc, acc + gw * c, 0.0f);
+      for (int64_t i = 0; i < s.fh; i++) {
+        const float* xr = x + first + i * rowStride;
+        normalizeRows(y + first + i * rowStride, xr, 0, chunks, s.d, eps);
+        addWindowSums(acc, xr, gw, fw, c);
+      }
+#pragma omp simd
+      for (int64_t k = 0; k < gw * c; k++) acc[k] *= inv;
+    }
+  });
+}
+
+/**
+ * normalizePoolGrad(dx, dy, dpooled, x, n, h, w, c, d, gh, gw, eps): normalizePool's input gradient,
+ * written once: dx = l2NormalizeGrad(dy, x) per d-chunk + dpooled spread over its window ÷ its area
+ * (what L2NormalizeGrad, AvgPoolGrad and the tape's Add give, in one pass over the map).
+ */
+void normalizePoolGrad(const Args& args) {
+  const TeePoolShape s = teePoolShape(args, 4, "normalizePoolGrad");
+  const float eps = float(args.number(11));
+  const int64_t rowStride = s.w * s.c, chunks = rowStride / s.d;
+  const size_t size = size_t(s.n * s.h * rowStride);
+  float* dx = args.f32(0, size);
+  const float* dy = args.f32(1, size);
+  const float* dp = args.f32(2, size_t(s.n * s.gh * s.gw * s.c));
+  const float* x = args.f32(3, size);
+  const float inv = 1.0f / float(s.fh * s.fw);
+  const int64_t c = s.c, fw = s.fw, gw = s.gw;
+  parallel_for(s.n * s.h, std::max<int64_t>(1, kGrain / std::max<int64_t>(rowStride, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      float* out = dx + r * rowStride;
+      normalizeGradRows(out, dy + r * rowStride, x + r * rowStride, 0, chunks, s.d, eps);
+      const float* g = dp + (r / s.h * s.gh + r % s.h / s.fh) * gw * c;
+      for (int64_t ow = 0; ow < gw; ow++)
+        for (int64_t j = 0; j < fw; j++) {
+          float* o = out + (ow * fw + j) * c;
+#pragma omp simd
+          for (int64_t k = 0; k < c; k++) o[k] += g[ow * c + k] * inv;
+        }
+    }
+  });
 }
 
 typedef float F16 __attribute__((vector_size(64)));

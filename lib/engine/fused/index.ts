@@ -16,5 +16,6 @@ export { conv2dBias, depthwiseConv2dBias, depthwiseConv2dBiasGelu } from "./conv
 export { mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
 export { linear, linearPair, referenceLinear, referenceLinearPair } from "./linear.js";
 export { layerNorm, layerNormTee, l2Normalize, normalizeAffine, referenceLayerNorm, referenceLayerNormTee, referenceL2Normalize } from "./norm.js";
+export { normalizeAndPool, passAndPool, referenceNormalizeAndPool, referencePassAndPool, type PoolGrid } from "./pool.js";
 export { adamwStep, adamwUpdate, referenceAdamwStep, type AdamWOptions } from "./optim.js";
 export { referenceResidual, residual } from "./residual.js";

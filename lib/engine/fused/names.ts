@@ -33,3 +33,7 @@ export const GATED_MIX = "ClueGatedMix";
 export const GATED_MIX_GRAD = "ClueGatedMixGrad";
 export const LINEAR_PAIR = "ClueLinearPair";
 export const LINEAR_PAIR_GRAD = "ClueLinearPairGrad";
+export const NORMALIZE_POOL = "ClueNormalizePool";
+export const NORMALIZE_POOL_GRAD = "ClueNormalizePoolGrad";
+export const PASS_POOL = "CluePassPool";
+export const PASS_POOL_GRAD = "CluePassPoolGrad";

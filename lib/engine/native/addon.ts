@@ -38,6 +38,13 @@ export interface NativeAddon {
   pool(mode: number, out: F32, in1: F32, in2: F32 | null, params: Int32Array): void;
   /** Average pooling with windows that tile the image (pool's params; mode 0 y from x, 1 dx from dy). */
   avgPoolTiles(mode: number, out: F32, input: F32, params: Int32Array): void;
+  /** dx = skip + dy [n, gh, gw, c] spread over the equal windows of [n, h, w, c] ÷ their area (passAndPool's gradient). */
+  poolSpreadAdd(dx: F32, skip: F32, dy: F32, n: number, h: number, w: number, c: number, gh: number, gw: number): void;
+  /** y = x L2-normalised per d channels, pooled = x averaged over the gh×gw equal windows (normalizeAndPool). */
+  normalizePool(y: F32, pooled: F32, x: F32, n: number, h: number, w: number, c: number, d: number, gh: number, gw: number, eps: number): void;
+  /** dx = l2NormalizeGrad(dy, x) + dpooled spread over its window ÷ its area. */
+  normalizePoolGrad(dx: F32, dy: F32, dpooled: F32, x: F32, n: number, h: number, w: number, c: number, d: number, gh: number, gw: number,
+    eps: number): void;
   unary(op: number, y: F32, x: F32, alpha: number, beta: number): void;
   binary(op: number, out: Typed, a: Typed, b: Typed, shape: Int32Array, stridesA: Int32Array, stridesB: Int32Array): void;
   /** `tiled` 1: sum/mean on the general row-tiled kernel even where the column kernels run (benchmarks and tests compare them). */

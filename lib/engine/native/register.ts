@@ -8,6 +8,7 @@ import { NativeBackend } from "./backend.js";
 import { attentionKernels } from "./kernels/attention.js";
 import { BACKEND_NAME } from "./kernels/common.js";
 import { centerKernels } from "./kernels/centers.js";
+import { poolTeeKernels } from "./kernels/avgpool.js";
 import { assignKernels } from "./kernels/assign.js";
 import { convKernels } from "./kernels/conv.js";
 import { elementwiseKernels } from "./kernels/elementwise.js";
@@ -21,7 +22,8 @@ import { reduceKernels } from "./kernels/reduce.js";
 export { BACKEND_NAME };
 
 const NATIVE_KERNELS = (): tf.KernelConfig[] => [batchMatMul, fusedMatMul, ...convKernels, ...elementwiseKernels, ...reduceKernels, ...layoutKernels, ...fusedKernels,
-  ...attentionKernels, ...assignKernels, ...linearKernels, ...optimKernels, ...centerKernels];
+  ...attentionKernels, ...assignKernels, ...linearKernels, ...optimKernels, ...centerKernels,
+  ...poolTeeKernels];
 
 let registered = false;
 
