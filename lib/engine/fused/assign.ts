@@ -163,8 +163,9 @@ const assignGradient = (): tf.GradConfig => ({
     return {
       keys: () => dkeys!,
       centers: () => dcenters!,
-      alpha: () => tf.reshape(dalpha!, alpha!.shape),
-      beta: () => tf.reshape(dbeta!, beta!.shape),
+      // A kernel giving them in their parameters' shapes needs no Reshape.
+      alpha: () => (tf.util.arraysEqual(dalpha!.shape, alpha!.shape) ? dalpha! : tf.reshape(dalpha!, alpha!.shape)),
+      beta: () => (tf.util.arraysEqual(dbeta!.shape, beta!.shape) ? dbeta! : tf.reshape(dbeta!, beta!.shape)),
     };
   },
 });

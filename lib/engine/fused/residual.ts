@@ -54,14 +54,14 @@ function checkResidual(x: tf.Tensor, branch: tf.Tensor, scale: tf.Tensor | null,
   }
 }
 
-// dx is dy itself (a reshape shares its storage); the mask travels as an attribute, a constant.
+// dx is dy itself (the same tensor: no kernel); the mask travels as an attribute, a constant.
 const maskedGradient = (): tf.GradConfig => ({
   kernelName: RESIDUAL,
   gradFunc: (dy, _saved, attrs) => {
     const g = dy as tf.Tensor;
     const mask = (attrs as { mask: number[] }).mask;
     return {
-      x: () => tf.reshape(g, g.shape),
+      x: () => g,
       branch: () => runKernels(RESIDUAL_GRAD, { dy: g }, { mask })[0]!,
     };
   },
@@ -76,6 +76,6 @@ const scaledGradient = (): tf.GradConfig => ({
     // One kernel gives both gradients, run here and not inside the per-input closures: tfjs runs
     // each closure in its own tidy, which would dispose the other one.
     const [dbranch, dscale] = runKernels(RESIDUAL_GRAD, { dy: g, branch: branch!, scale: scale! }, attrs as tf.NamedAttrMap);
-    return { x: () => tf.reshape(g, g.shape), branch: () => dbranch!, scale: () => dscale! };
+    return { x: () => g, branch: () => dbranch!, scale: () => dscale! };
   },
 });
