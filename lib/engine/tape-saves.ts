@@ -97,6 +97,20 @@ export function installLightTapeSaves(): void {
   };
 }
 
+/**
+ * A new tensor on `x`'s storage, as `tf.reshape(x, x.shape)` gives (one more reference to the
+ * data) but with no kernel dispatch: a gradient function passing dy on to an input returns this,
+ * not dy itself, so the caller's dy and the gradient stay separately disposable.
+ */
+export function shareTensor<T extends tf.Tensor>(x: T): T {
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (engine.state.tensorInfo.get(x.dataId)?.backend !== engine.backend || typeof engine.backend.incRef !== "function") {
+    return tf.reshape(x, x.shape) as T;
+  }
+  engine.backend.incRef(x.dataId);
+  return engine.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype }) as T;
+}
+
 /** Puts TensorFlow.js' own clone back (tests compare both). */
 export function uninstallLightTapeSaves(): void {
   if (!original) return;

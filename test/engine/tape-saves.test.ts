@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { gelu, layerNorm, layerNormTee, ready, tf } from "../../lib/engine/index.js";
-import { declareSaveOnlyOutputs, installLightTapeSaves, uninstallLightTapeSaves } from "../../lib/engine/tape-saves.js";
+import { declareSaveOnlyOutputs, installLightTapeSaves, shareTensor, uninstallLightTapeSaves } from "../../lib/engine/tape-saves.js";
 import { seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed), shape);
@@ -172,5 +172,26 @@ describe("light tape saves", () => {
       assert.deepEqual(grads(), reference);
       assert.equal(tf.memory().numTensors, before);
     });
+  });
+
+  it("shareTensor: a second tensor on the same storage, with no kernel, disposable on its own", async () => {
+    const x = t([2, 3], 17);
+    const before = tf.memory();
+    let shared: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      shared = shareTensor(x);
+    });
+    assert.deepEqual(profile.kernels.map((k) => k.name), []);
+    assert.notEqual(shared, x);
+    assert.equal(shared!.dataId, x.dataId);
+    assert.deepEqual(shared!.shape, x.shape);
+    assert.equal(tf.memory().numTensors, before.numTensors + 1);
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers);
+    const values = Array.from(x.dataSync());
+    shared!.dispose();
+    assert.deepEqual(Array.from(x.dataSync()), values);
+    x.dispose();
+    assert.equal(tf.memory().numTensors, before.numTensors - 1);
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers - 1);
   });
 });
