@@ -156,6 +156,30 @@ describe("fused clusterAssign and clusterDispatch: the native kernels equal the 
     assert.ok(!seen.includes("Transpose") && !seen.includes("BatchMatMul"), `kernels run: ${seen.join(", ")}`);
   });
 
+  it("on native, α and β of shape [1] (the blocks' parameters) get their gradients with no Reshape", async () => {
+    await tf.setBackend("native");
+    const [keys, centers] = [unitRows(2, 37, 8, 4), unitRows(2, 5, 8, 5)];
+    const params = [tf.tensor1d([1.5]), tf.tensor1d([-0.25])];
+    const before = tf.memory().numTensors;
+    let grads: tf.Tensor[] = [];
+    const profile = await tf.profile(() => {
+      grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(clusterAssign(keys, centers, a as tf.Tensor1D, b as tf.Tensor1D).score))(params);
+    });
+    const seen = profile.kernels.map((k) => k.name);
+    // The one Reshape is tf.sum's gradient's.
+    assert.ok(seen.includes("ClueClusterAssignGrad"), `kernels run: ${seen.join(", ")}`);
+    assert.equal(seen.filter((k) => k === "Reshape").length, 1, `kernels run: ${seen.join(", ")}`);
+    assert.deepEqual(grads.map((g) => g.shape), [[1], [1]]);
+    const reference = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(referenceClusterAssign(keys, centers, a as tf.Tensor1D, b as tf.Tensor1D).score))(params);
+    grads.forEach((g, i) => {
+      const [got, want] = [g.dataSync()[0]!, reference[i]!.dataSync()[0]!];
+      assert.ok(Math.abs(got - want) <= 1e-4 * Math.abs(want), `${i ? "dβ" : "dα"} ${got} vs composition ${want}`);
+    });
+    tf.dispose([...grads, ...reference]);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([...params, keys, centers]);
+  });
+
   it("the composition dispatches alike with the dense matrix it made and with the one-hot of the index", async () => {
     for (const c of [CASES[0]!, CASES[3]!]) {
       const dense = await computeOn("cpu", () => valueAndGradients(c, REFERENCE, true));

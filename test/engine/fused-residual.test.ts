@@ -86,6 +86,23 @@ describe("fused residual: the native kernels equal the reference composition on 
     assert.equal(tf.memory().numTensors, before);
   });
 
+  it("hands dy on to x as it is, with no kernel", async () => {
+    await tf.setBackend("native");
+    const x = t([3, 4, 5], 14), branch = t([3, 4, 5], 15), scale = t([5], 16) as tf.Tensor1D, w = t([3, 4, 5], 17);
+    for (const s of [scale, null]) {
+      let grads: tf.Tensor[] = [];
+      const profile = await tf.profile(() => {
+        grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(residual(a, b, s, maskFor(3, 18)), w)))([x, branch]);
+      });
+      assert.deepEqual(Array.from(grads[0]!.dataSync()), Array.from(w.dataSync()));
+      const seen = profile.kernels.map((k) => k.name);
+      // The one Reshape is tf.sum's gradient's.
+      assert.equal(seen.filter((k) => k === "Reshape").length, 1, `kernels run: ${seen.join(", ")}`);
+      tf.dispose(grads);
+    }
+    tf.dispose([x, branch, scale, w]);
+  });
+
   it("repeated training-style steps on variables leak no tensors", async () => {
     await tf.setBackend("native");
     const x = tf.variable(t([4, 6, 6, 8], 10)), branch = tf.variable(t([4, 6, 6, 8], 11)), scale = tf.variable(t([8], 12));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { gelu, layerNorm, ready, tf } from "../../lib/engine/index.js";
-import { installLightTapeSaves, uninstallLightTapeSaves } from "../../lib/engine/tape-saves.js";
+import { gelu, layerNorm, layerNormTee, ready, tf } from "../../lib/engine/index.js";
+import { declareSaveOnlyOutputs, installLightTapeSaves, shareTensor, uninstallLightTapeSaves } from "../../lib/engine/tape-saves.js";
 import { seeded } from "../helpers/backends.js";
 
 const t = (shape: number[], seed: number) => tf.tensor(seeded(shape.reduce((a, b) => a * b, 1), seed), shape);
@@ -84,5 +84,114 @@ describe("light tape saves", () => {
     assert.equal(after.numDataBuffers, before.numDataBuffers);
     assert.equal(after.numBytes, before.numBytes);
     tf.dispose([w, gamma, beta, x]);
+  });
+
+  describe("save-only outputs", () => {
+    // A two-output kernel, y = 2x and a save s = x², on the test's backend (storage read back
+    // through the backend, as the cpu kernels do); its gradient records the dys it was given.
+    const name = "TapeSavesTestTwoOut";
+    let seen: Array<tf.Tensor | null> = [];
+    before(() => {
+      type Storage = { readSync(id: object): Float32Array; makeTensorInfo(shape: number[], dtype: "float32", v: Float32Array): tf.TensorInfo };
+      tf.registerKernel({
+        kernelName: name,
+        backendName: tf.getBackend(),
+        kernelFunc: ({ inputs, backend }) => {
+          const x = inputs.x!;
+          const b = backend as unknown as Storage;
+          const v = b.readSync(x.dataId);
+          return [b.makeTensorInfo(x.shape, "float32", v.map((e) => 2 * e)), b.makeTensorInfo(x.shape, "float32", v.map((e) => e * e))];
+        },
+      });
+      tf.registerGradient({
+        kernelName: name,
+        outputsToSave: [false, true],
+        gradFunc: (dys) => {
+          seen = [...(dys as Array<tf.Tensor | null>)];
+          const dy = (dys as tf.Tensor[])[0]!;
+          const ds = (dys as Array<tf.Tensor | null>)[1];
+          return { x: () => (ds ? tf.add(tf.mul(dy, 2), ds) : tf.mul(dy, 2)) };
+        },
+      });
+      declareSaveOnlyOutputs(name, [false, true]);
+    });
+    const run = (useSave: boolean, useY = true) => (x: tf.Tensor) => {
+      const [y, s] = tf.engine().runKernel(name, { x }, {}) as tf.Tensor[];
+      if (!useY) return tf.sum(s!);
+      return useSave ? tf.sum(tf.add(y!, s!)) : tf.sum(y!);
+    };
+
+    it("hands null, not zeros, to the gradient for a declared output nobody differentiated", () => {
+      installLightTapeSaves();
+      const x = t([5], 11);
+      const g = tf.grad(run(false))(x);
+      assert.equal(seen.length, 2);
+      assert.ok(seen[0] instanceof tf.Tensor);
+      assert.equal(seen[1], null);
+      assert.deepEqual(Array.from(g.dataSync()), [2, 2, 2, 2, 2]);
+      uninstallLightTapeSaves();
+      const reference = tf.grad(run(false))(x);
+      assert.notEqual(seen[1] as unknown, null, "TensorFlow.js' own tape gives a zero tensor");
+      installLightTapeSaves();
+      tf.dispose([x, g, reference]);
+    });
+
+    it("still hands over a gradient that reached a declared output", () => {
+      installLightTapeSaves();
+      const x = t([4], 12);
+      const g = tf.grad(run(true))(x);
+      assert.ok(seen[1] instanceof tf.Tensor);
+      assert.deepEqual(Array.from(g.dataSync()), [3, 3, 3, 3]);
+      tf.dispose([x, g]);
+    });
+
+    it("fills zeros, as TensorFlow.js does, for an undeclared output nobody differentiated", () => {
+      installLightTapeSaves();
+      const x = t([3], 16);
+      const g = tf.grad(run(true, false))(x);
+      assert.ok(seen[0] instanceof tf.Tensor);
+      assert.deepEqual(Array.from(g.dataSync()), [1, 1, 1]);
+      tf.dispose([x, g]);
+    });
+
+    it("leaves layer norm's gradients (plain and tee) exactly as with zero tensors", () => {
+      const grads = () =>
+        tf.tidy(() => {
+          const inputs = [t([6, 12], 13), t([12], 14), t([12], 15)] as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+          const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+            const [skip, y] = layerNormTee(x as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D);
+            const z = layerNorm(tf.mul(y, skip) as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D);
+            return tf.sum(tf.mul(z, tf.exp(tf.mul(z, 0.5))));
+          };
+          return tf.grads(f)(inputs).map((d) => Array.from(d.dataSync()));
+        });
+      uninstallLightTapeSaves();
+      const reference = grads();
+      installLightTapeSaves();
+      const before = tf.memory().numTensors;
+      assert.deepEqual(grads(), reference);
+      assert.equal(tf.memory().numTensors, before);
+    });
+  });
+
+  it("shareTensor: a second tensor on the same storage, with no kernel, disposable on its own", async () => {
+    const x = t([2, 3], 17);
+    const before = tf.memory();
+    let shared: tf.Tensor | undefined;
+    const profile = await tf.profile(() => {
+      shared = shareTensor(x);
+    });
+    assert.deepEqual(profile.kernels.map((k) => k.name), []);
+    assert.notEqual(shared, x);
+    assert.equal(shared!.dataId, x.dataId);
+    assert.deepEqual(shared!.shape, x.shape);
+    assert.equal(tf.memory().numTensors, before.numTensors + 1);
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers);
+    const values = Array.from(x.dataSync());
+    shared!.dispose();
+    assert.deepEqual(Array.from(x.dataSync()), values);
+    x.dispose();
+    assert.equal(tf.memory().numTensors, before.numTensors - 1);
+    assert.equal(tf.memory().numDataBuffers, before.numDataBuffers - 1);
   });
 });

@@ -6,6 +6,7 @@
  * pixel and gather and scatter the winners' rows (O(N·d), except the assignment's scan of M).
  */
 import { tf } from "../tf.js";
+import { declareSaveOnlyOutputs } from "../tape-saves.js";
 import { runKernels, useKernel } from "./dispatch.js";
 import { headsOf, mergeHeads, splitHeads, type HeadsLayout } from "./heads.js";
 import { CLUSTER_ASSIGN, CLUSTER_ASSIGN_GRAD, CLUSTER_DISPATCH, CLUSTER_DISPATCH_GRAD } from "./names.js";
@@ -142,6 +143,10 @@ function checkDispatch(index: tf.Tensor, score: tf.Tensor, centers: tf.Tensor, w
   return heads;
 }
 
+// index and cos are saves for the gradient (index is int32), never differentiated: no zero
+// gradients for them.
+declareSaveOnlyOutputs(CLUSTER_ASSIGN, [true, false, true]);
+
 const assignGradient = (): tf.GradConfig => ({
   kernelName: CLUSTER_ASSIGN,
   inputsToSave: ["keys", "centers", "alpha", "beta"],
@@ -158,8 +163,9 @@ const assignGradient = (): tf.GradConfig => ({
     return {
       keys: () => dkeys!,
       centers: () => dcenters!,
-      alpha: () => tf.reshape(dalpha!, alpha!.shape),
-      beta: () => tf.reshape(dbeta!, beta!.shape),
+      // A kernel giving them in their parameters' shapes needs no Reshape.
+      alpha: () => (tf.util.arraysEqual(dalpha!.shape, alpha!.shape) ? dalpha! : tf.reshape(dalpha!, alpha!.shape)),
+      beta: () => (tf.util.arraysEqual(dbeta!.shape, beta!.shape) ? dbeta! : tf.reshape(dbeta!, beta!.shape)),
     };
   },
 });

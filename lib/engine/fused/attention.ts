@@ -1,5 +1,6 @@
 /** Soft aggregation of points into centers by attention (CLUENet's global soft aggregation). */
 import { tf } from "../tf.js";
+import { declareSaveOnlyOutputs } from "../tape-saves.js";
 import { runKernels, useKernel } from "./dispatch.js";
 import { headsOf, splitHeads, type HeadsLayout } from "./heads.js";
 import { SOFT_AGGREGATE, SOFT_AGGREGATE_GRAD } from "./names.js";
@@ -63,6 +64,9 @@ function checkSoftAggregate(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, layout: He
   }
   return heads;
 }
+
+// stats are saves for the gradient, never differentiated: no zero gradient for them.
+declareSaveOnlyOutputs(SOFT_AGGREGATE, [false, true]);
 
 const softAggregateGradient = (): tf.GradConfig => ({
   kernelName: SOFT_AGGREGATE,

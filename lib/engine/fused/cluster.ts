@@ -5,6 +5,7 @@
  * gather (O(N·d)).
  */
 import { tf } from "../tf.js";
+import { declareSaveOnlyOutputs } from "../tape-saves.js";
 import { runKernels, useKernel } from "./dispatch.js";
 import { CLUSTER_MEAN, CLUSTER_MEAN_GRAD, NEAREST_CENTER } from "./names.js";
 import { referenceL2Normalize } from "./norm.js";
@@ -71,6 +72,9 @@ export function referenceClusterMean(index: tf.Tensor2D, values: tf.Tensor3D, ce
     return tf.div(tf.add(sums, centers), tf.add(counts, 1)) as tf.Tensor3D;
   });
 }
+
+// counts are saves for the gradient, never differentiated: no zero gradient for them.
+declareSaveOnlyOutputs(CLUSTER_MEAN, [false, true]);
 
 const clusterMeanGradient = (): tf.GradConfig => ({
   kernelName: CLUSTER_MEAN,

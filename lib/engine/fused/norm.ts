@@ -1,5 +1,6 @@
 /** Normalisations over the last axis: layer norm and L2 normalisation. */
 import { tf } from "../tf.js";
+import { declareSaveOnlyOutputs } from "../tape-saves.js";
 import { runKernels, useKernel } from "./dispatch.js";
 import { L2_NORMALIZE, L2_NORMALIZE_GRAD, LAYER_NORM, LAYER_NORM_GRAD, LAYER_NORM_TEE } from "./names.js";
 
@@ -93,6 +94,10 @@ function affineNormOp(axes: number[], epsilon: number): AffineNorm {
     };
   }) as AffineNorm;
 }
+
+// mean and rstd are saves for the gradient, never differentiated: no zero gradients for them.
+declareSaveOnlyOutputs(LAYER_NORM, [false, true, true]);
+declareSaveOnlyOutputs(LAYER_NORM_TEE, [false, false, true, true]);
 
 const layerNormGradient = (): tf.GradConfig => ({
   kernelName: LAYER_NORM,

@@ -1,5 +1,6 @@
 /** The residual update of a MetaFormer block (layer scale and drop path on the branch). */
 import { tf } from "../tf.js";
+import { shareTensor } from "../tape-saves.js";
 import { runKernels, useKernel } from "./dispatch.js";
 import { RESIDUAL, RESIDUAL_GRAD, RESIDUAL_SCALED } from "./names.js";
 
@@ -54,14 +55,15 @@ function checkResidual(x: tf.Tensor, branch: tf.Tensor, scale: tf.Tensor | null,
   }
 }
 
-// dx is dy itself (a reshape shares its storage); the mask travels as an attribute, a constant.
+// dx is dy (a tensor sharing its storage, made without a kernel); the mask travels as an
+// attribute, a constant.
 const maskedGradient = (): tf.GradConfig => ({
   kernelName: RESIDUAL,
   gradFunc: (dy, _saved, attrs) => {
     const g = dy as tf.Tensor;
     const mask = (attrs as { mask: number[] }).mask;
     return {
-      x: () => tf.reshape(g, g.shape),
+      x: () => shareTensor(g),
       branch: () => runKernels(RESIDUAL_GRAD, { dy: g }, { mask })[0]!,
     };
   },
@@ -76,6 +78,6 @@ const scaledGradient = (): tf.GradConfig => ({
     // One kernel gives both gradients, run here and not inside the per-input closures: tfjs runs
     // each closure in its own tidy, which would dispose the other one.
     const [dbranch, dscale] = runKernels(RESIDUAL_GRAD, { dy: g, branch: branch!, scale: scale! }, attrs as tf.NamedAttrMap);
-    return { x: () => tf.reshape(g, g.shape), branch: () => dbranch!, scale: () => dscale! };
+    return { x: () => shareTensor(g), branch: () => dbranch!, scale: () => dscale! };
   },
 });
