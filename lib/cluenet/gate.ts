@@ -1,6 +1,6 @@
 /** CLUENet's multi-head gate: how much of each center comes from the pooled local value. */
-import { gatedMix, type tf } from "../engine/index.js";
-import { GroupLinear, Module, type Build } from "../nn/index.js";
+import { gatedMix, tf } from "../engine/index.js";
+import { GroupLinear, Module, gelu, type Build } from "../nn/index.js";
 
 /**
  * g = sigmoid(W2·gelu(W1·[Ca ; Vc] + b1) + b2) per head, W1: 2d → ⌊d/2⌋, W2: ⌊d/2⌋ → 1 (the
@@ -15,6 +15,15 @@ export class MultiHeadGate extends Module {
     const hidden = Math.floor(headDim / 2);
     this.fc1 = this.module("fc1", new GroupLinear(build, heads, 2 * headDim, hidden));
     this.fc2 = this.module("fc2", new GroupLinear(build, heads, hidden, 1));
+  }
+
+  /**
+   * The gate values alone, for looking inside (the model's forward pass runs {@link mix}, which
+   * computes the same g inside one fused op): aggregated, pooled [heads, R, d] (R rows per head)
+   * → g [heads, R, 1].
+   */
+  forward(aggregated: tf.Tensor3D, pooled: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => tf.sigmoid(this.fc2.forward(gelu(this.fc1.forward(tf.concat([aggregated, pooled], 2))))));
   }
 
   /**

@@ -98,6 +98,22 @@ describe("configs", () => {
 });
 
 describe("model", () => {
+  test("the gate's forward gives the g that its fused mix applies: (1 − g)·Ca + g·Vc", () => {
+    const model = nano({ seed: 3 });
+    const gate = (model.stages[1]!.blocks[0]!.tokenMixer as unknown as Cluster).gate!;
+    const [heads, m, d] = [2, 16, 16];
+    const Ca = tf.randomNormal([heads, m, d], 0, 1, "float32", 4) as tf.Tensor3D;
+    const Vc = tf.randomNormal([heads, m, d], 0, 1, "float32", 5) as tf.Tensor3D;
+    const g = gate.forward(Ca, Vc);
+    assert.deepEqual(g.shape, [heads, m, 1]);
+    const mixed = gate.mix(Ca, engine.mergeHeads(Vc, 1, m, heads, d));
+    const want = tf.add(tf.mul(tf.sub(1, g), Ca), tf.mul(g, Vc));
+    const worst = tf.max(tf.abs(tf.sub(mixed, want))).dataSync()[0]!;
+    assert.ok(worst < 1e-5, `mix differs from (1 − g)·Ca + g·Vc by ${worst}`);
+    tf.dispose([Ca, Vc, g, mixed, want]);
+    model.dispose();
+  });
+
   test("forward and trace shapes for the CPU-sized configs", () => {
     for (const [name, numClasses] of [["CLUE_nano_FMNIST", 10], ["CLUE_mini_CIFAR", 100], ["CoC_mini_CIFAR", 100]] as const) {
       const model = cluenet.create(name, { numClasses });
