@@ -1,7 +1,6 @@
 /** Downsampling between stages: Improved Cluster Pooling, FEC's cluster pooling, a strided conv. */
 import { clusterMean, nearestCenter, passAndPool, tf } from "../engine/index.js";
 import { Conv2d, GroupNorm, LayerNorm, Linear, Module, ModuleList, gelu, type Build } from "../nn/index.js";
-import { adaptiveAvgPool } from "./pooling.js";
 
 /** A downsampling layer: [B, H, W, Ci] → [B, H/2, W/2, Co], with the argmax it took, if any. */
 export interface Downsample extends Module {
@@ -11,21 +10,15 @@ export interface Downsample extends Module {
 /** Each pooled pixel is a center; every input pixel joins its most similar center, anywhere. */
 function clusterPool(s: tf.Tensor4D, values: tf.Tensor4D): { agg: tf.Tensor4D; index: tf.Tensor2D } {
   const [b, h, w] = s.shape;
-  const oh = Math.floor(h / 2);
-  const ow = Math.floor(w / 2);
+  const oh = h / 2;
+  const ow = w / 2;
   const rows = (t: tf.Tensor4D, r: number): tf.Tensor3D => tf.reshape(t, [b, r, t.shape[3]]);
-  // Equal 2×2 windows (even sides, checked by the callers): a map and its pool from one op, whose
-  // gradient is written once instead of an AvgPoolGrad and an Add over the map.
+  // Equal 2×2 windows (the callers check the sides are even): a map and its pool from one op,
+  // whose gradient is written once instead of an AvgPoolGrad and an Add over the map.
   const shared = values === s;
   let centers: tf.Tensor4D, valueCenters: tf.Tensor4D;
-  if (h % 2 === 0 && w % 2 === 0) {
-    [s, centers] = passAndPool(s, [oh, ow]);
-    if (shared) [values, valueCenters] = [s, centers];
-    else [values, valueCenters] = passAndPool(values, [oh, ow]);
-  } else {
-    centers = adaptiveAvgPool(s, oh, ow);
-    valueCenters = shared ? centers : adaptiveAvgPool(values, oh, ow);
-  }
+  [s, centers] = passAndPool(s, [oh, ow]);
+  [values, valueCenters] = shared ? [s, centers] : passAndPool(values, [oh, ow]);
   // Nearest center by cosine, then each center's mean with its members: one kernel each where the
   // engine has them, the one-hot products (hardAssign + hardAggregate) everywhere else.
   const index = nearestCenter(rows(s, h * w), rows(centers, oh * ow));
